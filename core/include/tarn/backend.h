@@ -134,6 +134,8 @@ enum tarn_task_kind {
  * @actor: the actor, for ACTOR_CREATE and ACTOR_CALL
  * @attempt: 1 for the first attempt
  * @max_retries: retries allowed after a crash (resolved, never negative)
+ * @retry_on_error: whether a timeout (and an application error) may be
+ *                  retried too
  * @timeout: wall-clock limit in seconds, 0 for none
  * @num_cpus: CPUs needed
  * @num_gpus: GPUs needed
@@ -159,6 +161,7 @@ typedef struct tarn_task_desc {
 	tarn_actor_t actor;
 	uint32_t attempt;
 	uint32_t max_retries;
+	bool retry_on_error;
 	double timeout;
 	double num_cpus;
 	double num_gpus;
@@ -327,7 +330,11 @@ typedef struct tarn_host_services {
  *          Keep the deps alive until the task has run. Return TARN_EACTOR
  *          for a killed actor. Mandatory.
  * @create: make a writable object @ref of @len bytes; *@data receives its
- *          memory (in the store itself for zero-copy backends). Mandatory.
+ *          memory (in the store itself for zero-copy backends). Calling it
+ *          again for a ref that is created but not sealed discards the
+ *          earlier buffer (a failed attempt's partial results are replaced
+ *          by the retry's, or by error objects). TARN_EEXIST for a sealed
+ *          ref. Mandatory.
  * @seal: make @ref immutable and visible to fetch()/wait() everywhere.
  *        Holds: a ref listed in a submitted task's @returns got its one
  *        hold (the submitter's) at submit(); any other ref (tarn_put) gets

@@ -9,7 +9,7 @@ lib=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-grep -ho 'TARN_API[^(]*(' "$src"/core/include/tarn/*.h "$src"/core/include/tarn/version.h.in |
+grep -ho '^TARN_API[^(]*(' "$src"/core/include/tarn/*.h "$src"/core/include/tarn/version.h.in |
 	sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/' | sort -u >"$tmp/headers"
 sed -n '/global:/,/local:/p' "$src/core/libtarn.map" | grep -Eo '^[[:space:]]*[a-z_0-9]+;' |
 	tr -d ' \t;' | sort -u >"$tmp/map"

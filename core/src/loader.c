@@ -37,6 +37,7 @@ struct probe {
 	bool have_abi;
 	uint32_t abi_major;
 	uint32_t abi_minor;
+	uint64_t caps; /* once the descriptor's layout is known to be ours */
 };
 
 static void folder_clear(gpointer data)
@@ -375,6 +376,8 @@ static int load_file(const char *path, const char *stem, tarn_plugin_t **out,
 	 */
 	p = g_new0(tarn_plugin_t, 1);
 	memcpy(&p->desc, d, MIN((size_t)d->size, sizeof(p->desc)));
+	if (pr)
+		pr->caps = p->desc.caps;
 
 	if (!p->desc.name || strcmp(p->desc.name, stem) != 0) {
 		rc = tarn_error(TARN_EPLUGIN,
@@ -517,6 +520,8 @@ static void describe(const char *path, const char *name,
 		bi->description = g_strdup("");
 		bi->abi_major = pr.have_abi ? pr.abi_major : 0;
 		bi->abi_minor = pr.have_abi ? pr.abi_minor : 0;
+		/* "claims actors but has no actor_create" needs the claim shown. */
+		bi->caps = pr.caps;
 		bi->reason = one_line(tarn_last_error());
 		return;
 	}

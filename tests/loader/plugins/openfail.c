@@ -20,7 +20,7 @@ static int openfail_open(const tarn_host_services_t *host,
 	fake_close(be);
 	*out = NULL;
 	host->log(host->host, TARN_LOG_ERROR,
-		  "openfail: cannot start the fake workers: they never start");
+		  "cannot start the fake workers: they never start");
 	return TARN_EIO;
 }
 

@@ -155,8 +155,9 @@ static void run(struct tarn_backend *be, const tarn_task_desc_t *t)
 				.detail = detail,
 			};
 
-			snprintf(detail, sizeof(detail), "the task could not be run (%s)",
-				 tarn_err_name(rep.status));
+			/* Plugins call nothing in libtarn: the code number will do. */
+			snprintf(detail, sizeof(detail), "the task could not be run (error %d)",
+				 rep.status);
 			if (h->task_lost(h->host, &d, &why) != TARN_RETRY)
 				return;
 			d.attempt++;

@@ -56,18 +56,16 @@ static const char *check_job_time(const char *v)
 {
 	char *end;
 	double secs = g_ascii_strtod(v, &end);
+	GTimeZone *local;
 	GDateTime *dt;
 
 	if (end != v && !*end)
 		return isfinite(secs) && secs >= 0 ? NULL
 						   : "not a time after 1970";
-	dt = g_date_time_new_from_iso8601(v, NULL);
-	if (!dt) {
-		GTimeZone *local = g_time_zone_new_local();
-
-		dt = g_date_time_new_from_iso8601(v, local);
-		g_time_zone_unref(local);
-	}
+	/* Without a zone, smallpond reads the time as local, and so do we. */
+	local = g_time_zone_new_local();
+	dt = g_date_time_new_from_iso8601(v, local);
+	g_time_zone_unref(local);
 	if (!dt)
 		return "not a time";
 	g_date_time_unref(dt);

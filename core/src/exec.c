@@ -349,8 +349,30 @@ static char *attempt_cause(tarn_task_ctx_t *ctx, int rc, double elapsed)
 	return NULL;
 }
 
+static int run(const void *payload, size_t len, uint32_t attempt,
+	       tarn_task_report_t *report);
+
 int tarn_exec_run(tarn_host_t *host, const void *payload, size_t len,
 		  uint32_t attempt, tarn_task_report_t *report)
+{
+	tarn_task_report_t full;
+	int rc;
+
+	(void)host;
+	memset(&full, 0, sizeof(full));
+	rc = run(payload, len, attempt, &full);
+	/* The backend owns the storage: write no more than it was built with. */
+	if (report && report->size >= sizeof(report->size)) {
+		size_t n = report->size < sizeof(full) ? report->size : sizeof(full);
+
+		full.size = report->size;
+		memcpy(report, &full, n);
+	}
+	return rc;
+}
+
+static int run(const void *payload, size_t len, uint32_t attempt,
+	       tarn_task_report_t *report)
 {
 	const tarn_backend_desc_t *ops = tarn_rt.ops;
 	tarn_obj_view_t *views = NULL;
@@ -363,13 +385,11 @@ int tarn_exec_run(tarn_host_t *host, const void *payload, size_t len,
 	uint64_t start = g_get_monotonic_time(), bytes_in = 0;
 	int status = 0, rc;
 
-	(void)host;
 	rc = tarn_payload_decode(payload, len, &pl);
 	if (rc) {
 		tarn_log(TARN_LOG_ERROR, "%s", tarn_last_error());
 		status = rc;
-		if (report)
-			report->attempt = attempt;
+		report->attempt = attempt;
 		goto report;
 	}
 	memset(&ctx, 0, sizeof(ctx));
@@ -524,10 +544,8 @@ done:
 		for (uint32_t i = 0; i < pl->nargs; i++)
 			if (views[i].data || views[i].token)
 				ops->unpin(tarn_rt.be, &views[i]);
-	if (report) {
-		report->attempt = ctx.attempt;
-		report->bytes_out = ctx.bytes_out;
-	}
+	report->attempt = ctx.attempt;
+	report->bytes_out = ctx.bytes_out;
 	g_free(views);
 	g_free((void *)ctx.arg_data);
 	g_free(ctx.arg_len);
@@ -535,12 +553,10 @@ done:
 	g_free(msg);
 	g_free(pl);
 report:
-	if (report) {
-		report->status = status;
-		report->start_ns = start * 1000;
-		report->end_ns = (uint64_t)g_get_monotonic_time() * 1000;
-		report->bytes_in = bytes_in;
-	}
+	report->status = status;
+	report->start_ns = start * 1000;
+	report->end_ns = (uint64_t)g_get_monotonic_time() * 1000;
+	report->bytes_in = bytes_in;
 	return status;
 }
 

@@ -116,6 +116,12 @@ static const char *host_self_exe(tarn_host_t *host)
 	return path;
 }
 
+static void host_set_error(tarn_host_t *host, const char *msg)
+{
+	(void)host;
+	tarn_error(0, "%s", msg ? msg : "");
+}
+
 static const tarn_host_services_t services = {
 	.abi_major = TARN_BACKEND_ABI_MAJOR,
 	.abi_minor = TARN_BACKEND_ABI_MINOR,
@@ -129,6 +135,7 @@ static const tarn_host_services_t services = {
 	.actor_destroy = tarn_exec_actor_destroy,
 	.now_ns = host_now_ns,
 	.self_exe = host_self_exe,
+	.set_error = host_set_error,
 };
 
 const tarn_host_services_t *tarn_host_services_get(void)
@@ -175,7 +182,6 @@ TARN_API int tarn_init(const tarn_init_opts_t *opts)
 	char host[256] = "localhost";
 	int rc;
 
-	(void)opts; /* argc/argv reach MPI through the backend's own means */
 	if (atomic_load(&tarn_rt.initialized))
 		return tarn_error(TARN_EBUSY, "tarn_init: already initialized (backend '%s'); call tarn_shutdown first",
 				  tarn_rt.plugin->name);
@@ -206,13 +212,18 @@ TARN_API int tarn_init(const tarn_init_opts_t *opts)
 	memset(&tarn_rt.info, 0, sizeof(tarn_rt.info));
 	tarn_rt.info.size = sizeof(tarn_rt.info);
 	tarn_rt.info.role = TARN_ROLE_DRIVER;
+	tarn_rt.info.argc = opts ? opts->argc : NULL;
+	tarn_rt.info.argv = opts ? opts->argv : NULL;
 	atomic_store(&tarn_rt.next_seq, 0);
+	tarn_error(0, "%s", ""); /* so that a set_error() from open() shows */
 	rc = tarn_rt.ops->open(&services, &tarn_rt.info, &tarn_rt.be);
 	if (rc || !tarn_rt.be) {
-		rc = tarn_error(rc ? rc : TARN_EPLUGIN,
-				"backend '%s' (%s) failed to start: %s (its messages above say why)",
+		char detail[1024];
+
+		g_strlcpy(detail, tarn_last_error(), sizeof(detail));
+		rc = tarn_error(rc ? rc : TARN_EPLUGIN, "backend '%s' (%s) failed to start: %s",
 				tarn_rt.plugin->name, tarn_rt.plugin->path,
-				tarn_strerror(rc ? rc : TARN_EPLUGIN));
+				detail[0] ? detail : tarn_strerror(rc ? rc : TARN_EPLUGIN));
 		goto fail_plugin;
 	}
 	gethostname(host, sizeof(host) - 1);

@@ -411,8 +411,6 @@ static const tarn_backend_desc_t seq_desc = {
 	.actor_kill = seq_actor_kill,
 };
 
-TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void);
-
 TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void)
 {
 	return &seq_desc;

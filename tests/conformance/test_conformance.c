@@ -671,7 +671,8 @@ Test(conformance, cluster_information)
 	cr_assert_eq(tarn_get_ip(ip, sizeof(ip)), 0);
 	cr_assert_neq(ip[0], '\0');
 	cr_assert_not_null(tarn_backend_name());
-	if (want && want[0])
+	/* A backend chosen by path is named by its file stem instead. */
+	if (want && want[0] && !strchr(want, '/'))
 		cr_assert_str_eq(tarn_backend_name(), want);
 }
 

@@ -84,7 +84,8 @@ typedef struct tarn_host tarn_host_t;
  *                          reported when it returns
  * TARN_CAP_FAULT_TOLERANT - dead workers are detected and their tasks
  *                          handed to host->task_lost()
- * TARN_CAP_DETERMINISTIC - tasks run in submission order, one at a time
+ * TARN_CAP_DETERMINISTIC - each thread's tasks run inside the call that
+ *                          submitted them, in submission order
  */
 #define TARN_CAP_MULTI_PROCESS (UINT64_C(1) << 0)
 #define TARN_CAP_MULTI_NODE (UINT64_C(1) << 1)
@@ -94,12 +95,6 @@ typedef struct tarn_host tarn_host_t;
 #define TARN_CAP_PREEMPT (UINT64_C(1) << 5)
 #define TARN_CAP_FAULT_TOLERANT (UINT64_C(1) << 6)
 #define TARN_CAP_DETERMINISTIC (UINT64_C(1) << 7)
-
-/**
- * tarn_backend_cap_name() - name of one capability bit ("actors"), or NULL
- * for a bit that has no name
- */
-TARN_API const char *tarn_backend_cap_name(uint64_t bit);
 
 /** TARN_OBJ_ERROR - object flag: the bytes are a task error message */
 #define TARN_OBJ_ERROR (UINT32_C(1) << 0)
@@ -192,7 +187,8 @@ typedef struct tarn_obj_view {
 
 /**
  * struct tarn_task_report - how one attempt went, from host->run_task()
- * @size: sizeof as compiled by whoever filled it
+ * @size: set by the backend that owns the storage to the sizeof it was
+ *        compiled with; the host writes only the fields @size covers
  * @status: 0 when the task succeeded; TARN_ETASK when it failed (its
  *          results are error objects already); another TARN_E* when the
  *          payload could not even be run (results are error objects too)
@@ -231,7 +227,9 @@ enum tarn_failure_kind {
  * @kind: an &enum tarn_failure_kind
  * @signal: the signal that killed the worker, or 0
  * @exit_status: its exit status when it exited, or -1
- * @worker: the worker as people say it: "worker 3 (pid 4242) on host1"
+ * @worker: the lost worker as people say it, with its pid and host (the
+ *          host cannot add them for another process):
+ *          "worker 3 (pid 4242 on host1)"
  * @detail: anything else worth saying, or NULL
  */
 typedef struct tarn_failure {
@@ -247,15 +245,21 @@ typedef struct tarn_failure {
 #define TARN_RETRY 1
 
 /**
- * struct tarn_open_info - what open() tells the host about this process
- * @size: sizeof as compiled by the host; the plugin fills what it knows
- * @role: an &enum tarn_role
- * @origin: unique number of this process in the cluster, used in every ref
- *          and actor id it mints; the driver is 0
- * @worker: this process as people say it ("worker 2 (pid 4242)", "rank 3")
+ * struct tarn_open_info - what the host and open() tell each other
+ * @size: sizeof as compiled by the host; the plugin reads and fills only
+ *        fields that @size covers
+ * @argc: in: main()'s argc as given to tarn_init(), or NULL (for MPI_Init)
+ * @argv: in: main()'s argv as given to tarn_init(), or NULL
+ * @role: out: an &enum tarn_role
+ * @origin: out: unique number of this process in the cluster, used in every
+ *          ref and actor id it mints; the driver is 0
+ * @worker: out: this process as people say it, without pid or host (the
+ *          host adds them): "worker 2", "rank 3", "seq"
  */
 typedef struct tarn_open_info {
 	size_t size;
+	int *argc;
+	char ***argv;
 	int role;
 	uint64_t origin;
 	char worker[96];
@@ -286,6 +290,9 @@ typedef struct tarn_open_info {
  * @now_ns: CLOCK_MONOTONIC in nanoseconds
  * @self_exe: path of the running program, for backends that start workers
  *            by executing it again
+ * @set_error: set the calling thread's tarn_last_error() detail, for the
+ *             error code the plugin is about to return ("UNIDIST_MPI_HOSTS
+ *             names host 'x', which does not resolve"); one line
  */
 typedef struct tarn_host_services {
 	uint32_t abi_major;
@@ -304,6 +311,7 @@ typedef struct tarn_host_services {
 	void (*actor_destroy)(tarn_host_t *host, tarn_actor_t actor);
 	uint64_t (*now_ns)(void);
 	const char *(*self_exe)(tarn_host_t *host);
+	void (*set_error)(tarn_host_t *host, const char *msg);
 } tarn_host_services_t;
 
 /**
@@ -327,8 +335,9 @@ typedef struct tarn_host_services {
  * @submit: run @task once its deps exist, on a process of the backend's
  *          choosing, by calling host->run_task() there with its payload.
  *          For ACTOR_CALL, on the actor's process after earlier calls.
- *          Keep the deps alive until the task has run. Return TARN_EACTOR
- *          for a killed actor. Mandatory.
+ *          Keep the deps fetchable until the task has run, even when their
+ *          holders release them meanwhile. Return TARN_EACTOR for a killed
+ *          or lost actor. Mandatory.
  * @create: make a writable object @ref of @len bytes; *@data receives its
  *          memory (in the store itself for zero-copy backends). Calling it
  *          again for a ref that is created but not sealed discards the
@@ -343,7 +352,8 @@ typedef struct tarn_host_services {
  *         and pin a view of it. TARN_ETIMEDOUT, TARN_ENOENT. Mandatory.
  * @unpin: give back a view from fetch(). Mandatory.
  * @wait: wait until @num_returns of @refs exist (or @timeout); set
- *        @ready[i]; return how many are ready. Mandatory.
+ *        @ready[i] (never NULL); return how many are ready. An error object
+ *        is ready. Mandatory.
  * @release: this process drops the hold @ref carried; free the object
  *           cluster-wide when no holder, pending task or view remains.
  *           TARN_ENOENT for an unknown or already released ref. Mandatory.
@@ -358,8 +368,10 @@ typedef struct tarn_host_services {
  *                started later (the host has loaded it here already).
  *                Mandatory with TARN_CAP_MULTI_PROCESS.
  * @actor_create: place a new actor (@ctor->actor) on a worker and run its
- *                constructor there through host->run_task(). Mandatory
- *                with TARN_CAP_ACTORS.
+ *                constructor there through host->run_task(). When that
+ *                worker dies, the actor is lost: its pending calls go to
+ *                host->task_lost() and later calls get TARN_EACTOR.
+ *                Mandatory with TARN_CAP_ACTORS.
  * @actor_kill: after the calls already submitted, call
  *              host->actor_destroy() on the actor's process and forget
  *              the actor. Mandatory with TARN_CAP_ACTORS.
@@ -422,6 +434,14 @@ typedef const tarn_backend_desc_t *(*tarn_backend_entry_fn)(void);
  * plugin is built with -fvisibility=hidden
  */
 #define TARN_BACKEND_EXPORT __attribute__((visibility("default")))
+
+/**
+ * tarn_backend_entry() - the one symbol a plugin defines and exports
+ *
+ * Return: the plugin's static descriptor; never NULL. Called once per load,
+ * before anything else, from any thread.
+ */
+TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void);
 
 #ifdef __cplusplus
 }

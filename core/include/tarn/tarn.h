@@ -256,9 +256,10 @@ typedef struct tarn_init_opts {
  * tarn_init() possible on backends that allow it (seq, procpool).
  *
  * Return: 0; TARN_EBUSY if already initialized; TARN_ECONFIG for a bad
- * setting; TARN_EPLUGIN, TARN_EABI or TARN_EUNAVAIL when the backend cannot
- * be loaded or is not available here; TARN_EEXIST when two task libraries
- * registered the same name with different functions.
+ * setting; TARN_ENOENT for an unknown backend name (the message lists the
+ * backends found); TARN_EPLUGIN, TARN_EABI or TARN_EUNAVAIL when the backend
+ * cannot be loaded or is not available here; TARN_EEXIST when two task
+ * libraries registered the same name with different functions.
  */
 TARN_API int tarn_init(const tarn_init_opts_t *opts);
 
@@ -836,6 +837,12 @@ TARN_API int tarn_backend_list(tarn_backend_info_t **out, size_t *n);
 
 /** tarn_backend_list_free() - free a list from tarn_backend_list() */
 TARN_API void tarn_backend_list_free(tarn_backend_info_t *list, size_t n);
+
+/**
+ * tarn_backend_cap_name() - name of one capability bit (TARN_CAP_* in
+ * <tarn/backend.h>), such as "actors"; NULL for a bit with no name
+ */
+TARN_API const char *tarn_backend_cap_name(uint64_t bit);
 
 #ifdef __cplusplus
 }

@@ -243,7 +243,8 @@ typedef struct tarn_init_opts {
  * Resolves every setting (tarn_config_set(), environment, YAML file,
  * default), validates all of them, loads the backend named by
  * UNIDIST_BACKEND / SP_PLATFORM (or the default: ``mpi`` under
- * mpiexec/mpirun, else ``procpool``) and opens it. Nothing starts when any
+ * mpiexec/mpirun, else ``procpool``, else ``seq`` when no procpool plugin
+ * is installed) and opens it. Nothing starts when any
  * setting is invalid or the backend refuses.
  *
  * On the worker processes of multi-process backends (procpool workers, MPI
@@ -350,9 +351,10 @@ TARN_API int tarn_task_register(const char *name, tarn_task_fn fn);
  *
  * Thread safety: safe from any thread; may be called before tarn_init().
  *
- * Return: 0; TARN_EPLUGIN when dlopen() fails (the message has dlerror());
- * TARN_EEXIST when the library registers a name that another function
- * already has.
+ * Return: 0; TARN_EINVAL for an empty path; TARN_EPLUGIN when dlopen()
+ * fails (the message has dlerror()); TARN_EEXIST when the library registers
+ * a name that another function already has; the backend's error when it
+ * cannot load the library in its workers.
  */
 TARN_API int tarn_load_library(const char *path);
 
@@ -370,7 +372,9 @@ TARN_API int tarn_load_library(const char *path);
  *
  * Return: 0; TARN_ENOTINIT; TARN_ENOENT for an unknown task name (the
  * message names it); TARN_EINVAL for bad options or arguments (which one and
- * why). A task that fails later is reported by tarn_get() as TARN_ETASK.
+ * why), including a null ref argument and resources no node has (a task
+ * asking for more CPUs, GPUs or memory than the largest node is refused
+ * here rather than left waiting forever). A task that fails later is reported by tarn_get() as TARN_ETASK.
  */
 TARN_API int tarn_remote(const char *name, const tarn_arg_t *args,
 			 size_t nargs, const tarn_task_opts_t *opts,
@@ -464,7 +468,9 @@ TARN_API int tarn_task_fail(tarn_task_ctx_t *ctx, const char *fmt, ...)
 
 /**
  * typedef tarn_object_t - a fetched object: read-only bytes that stay valid
- * until tarn_object_release(), even if the ref is released first
+ * until tarn_object_release(), even if the ref is released first, or until
+ * tarn_shutdown(), which frees every object (the handle must still be
+ * released afterwards; that is safe)
  */
 typedef struct tarn_object tarn_object_t;
 
@@ -489,11 +495,15 @@ TARN_API int tarn_put(const void *data, size_t len, tarn_ref_t *out);
  *
  * Return: 0; TARN_ETIMEDOUT; TARN_ETASK when the task producing @ref failed:
  * tarn_last_error() then names the task, the worker (pid or rank and host),
- * the attempt and the cause; TARN_ENOENT for a released or unknown ref.
+ * the attempt and the cause; TARN_ENOENT for a released or unknown ref;
+ * TARN_EINVAL for the null ref or a NULL @out.
  */
 TARN_API int tarn_get(tarn_ref_t ref, double timeout, tarn_object_t **out);
 
-/** tarn_get_i64() - tarn_get() of an 8-byte object read as int64_t */
+/**
+ * tarn_get_i64() - tarn_get() of an 8-byte object read as int64_t; errors
+ * as tarn_get(), and TARN_EINVAL when the object is not 8 bytes
+ */
 TARN_API int tarn_get_i64(tarn_ref_t ref, double timeout, int64_t *out);
 
 /** tarn_get_f64() - tarn_get() of an 8-byte object read as double */
@@ -518,8 +528,8 @@ TARN_API void tarn_object_release(tarn_object_t *obj);
  *         is ready. A failed task's results count as ready.
  *
  * Return: the number of ready refs (>= 0; it may be less than @num_returns
- * when the timeout expired first), TARN_EINVAL, TARN_ENOTINIT, or
- * TARN_ENOENT for a released or unknown ref.
+ * when the timeout expired first), TARN_ENOTINIT, TARN_ENOENT for a released
+ * or unknown ref, TARN_EINVAL for a null ref or @num_returns > @n.
  */
 TARN_API int tarn_wait(const tarn_ref_t *refs, size_t n, size_t num_returns,
 		       double timeout, bool *ready);
@@ -547,7 +557,8 @@ typedef void (*tarn_actor_dtor_fn)(void *self);
 
 /**
  * tarn_actor_register() - register actor class @cls
- * @cls: class name, same rules as task names
+ * @cls: class name, as task names but without '.' (it separates class and
+ *       method in "Class.method")
  * @ctor: runs on the actor's worker with the constructor's arguments; sets
  *        the state with tarn_actor_set_self()
  * @dtor: frees the state on kill or shutdown, or NULL
@@ -622,8 +633,10 @@ TARN_API int tarn_actor_create(const char *cls, const tarn_arg_t *args,
  *
  * Arguments, options and results as for tarn_remote().
  *
- * Return: 0, TARN_ENOTINIT, TARN_ENOENT for an unknown method or actor,
- * TARN_EACTOR when the actor was killed, TARN_EINVAL.
+ * Return: 0, TARN_ENOTINIT, TARN_ENOENT for a method the actor's class does
+ * not have (checked here for actors created by this process), TARN_EACTOR
+ * when the actor was killed, was lost with its worker or never existed,
+ * TARN_EINVAL.
  */
 TARN_API int tarn_actor_call(tarn_actor_t actor, const char *method,
 			     const tarn_arg_t *args, size_t nargs,

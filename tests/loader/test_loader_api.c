@@ -135,6 +135,8 @@ Test(loader_api, init_with_a_plugin_whose_open_fails)
 	cr_assert_null(tarn_backend_name());
 	cr_assert_not_null(strstr(msg, "openfail"), "%s", msg);
 	cr_assert_not_null(strstr(msg, "failed to start"), "%s", msg);
+	cr_assert_not_null(strstr(msg, "the fake workers: they never start"),
+			   "the plugin's own reason: %s", msg);
 	cr_assert_null(strchr(msg, '\n'), "%s", msg);
 
 	/* Nothing is left behind: another backend starts cleanly after. */

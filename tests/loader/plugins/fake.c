@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fake.h"
 
@@ -75,8 +74,8 @@ int fake_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	pthread_mutex_init(&be->lock, NULL);
 	info->role = TARN_ROLE_DRIVER;
 	info->origin = 0;
-	snprintf(info->worker, sizeof(info->worker), "fake (pid %ld)",
-		 (long)getpid());
+	/* The host adds pid and host name itself. */
+	snprintf(info->worker, sizeof(info->worker), "fake");
 	*out = be;
 	return 0;
 }

@@ -32,9 +32,6 @@ int fake_cluster_info(tarn_backend_t *be, tarn_node_t *nodes, size_t cap,
 int fake_put(tarn_backend_t *be, tarn_ref_t ref, const void *data, size_t len,
 	     uint32_t flags);
 
-/* The one symbol a plugin exports; declared here for -Wmissing-prototypes. */
-TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void);
-
 /* The header fields every fake shares; each plugin adds name and caps. */
 #define FAKE_HEADER                                  \
 	.abi_major = TARN_BACKEND_ABI_MAJOR,         \

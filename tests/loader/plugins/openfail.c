@@ -2,11 +2,11 @@
 /*
  * A plugin that loads and says it is available, but whose open() fails
  * half way, as a backend whose workers do not start would: it must undo
- * what it did, say why through host->log(), and return an error.
+ * what it did, say why through host->set_error(), and return an error.
  */
-#include <stdlib.h>
-
 #include "fake.h"
+
+#define WHY "cannot start the fake workers: they never start"
 
 static int openfail_open(const tarn_host_services_t *host,
 			 tarn_open_info_t *info, tarn_backend_t **out)
@@ -19,8 +19,7 @@ static int openfail_open(const tarn_host_services_t *host,
 		return rc;
 	fake_close(be);
 	*out = NULL;
-	host->log(host->host, TARN_LOG_ERROR,
-		  "cannot start the fake workers: they never start");
+	host->set_error(host->host, WHY);
 	return TARN_EIO;
 }
 

@@ -22,7 +22,7 @@
  * that callers can write `return tarn_error(TARN_EINVAL, "...", ...)`.
  */
 int tarn_error(int code, const char *fmt, ...) TARN_PRINTF(2, 3);
-int tarn_verror(int code, const char *fmt, va_list ap);
+int tarn_verror(int code, const char *fmt, va_list ap) TARN_PRINTF(2, 0);
 
 /* log.c ------------------------------------------------------------------ */
 

@@ -842,7 +842,11 @@ typedef struct tarn_backend_info {
  *
  * Looks in UNIDIST_PLUGIN_PATH, then the build tree (when libtarn runs from
  * it), then the install directory. Each plugin is opened, checked and
- * queried, not started. Works before tarn_init().
+ * queried, not started. One entry per name, sorted by name: the file that
+ * name would load (a copy shadowed by an earlier folder cannot be selected
+ * by name and is left out). A refused plugin is listed with loadable false
+ * and the refusal as @reason. Works before tarn_init(), and leaves the
+ * caller's tarn_last_error() alone.
  *
  * Return: 0, TARN_ENOMEM.
  */

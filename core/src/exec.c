@@ -48,16 +48,16 @@ struct actor_inst {
 static GMutex actors_lock;
 static GHashTable *actors; /* tarn_actor_t* -> struct actor_inst */
 
-static guint actor_hash(gconstpointer p)
+guint tarn_id_hash(gconstpointer p)
 {
-	const tarn_actor_t *a = p;
+	const tarn_ref_t *r = p;
 
-	return (guint)(a->seq * 0x9e3779b97f4a7c15ull ^ a->origin);
+	return (guint)((r->seq * 0x9e3779b97f4a7c15ull) ^ (r->origin * 0xc2b2ae3d27d4eb4full));
 }
 
-static gboolean actor_equal(gconstpointer a, gconstpointer b)
+gboolean tarn_id_equal(gconstpointer a, gconstpointer b)
 {
-	const tarn_actor_t *x = a, *y = b;
+	const tarn_ref_t *x = a, *y = b;
 
 	return x->origin == y->origin && x->seq == y->seq;
 }
@@ -78,7 +78,7 @@ static void actor_put(struct actor_inst *inst)
 
 	g_mutex_lock(&actors_lock);
 	if (!actors)
-		actors = g_hash_table_new(actor_hash, actor_equal);
+		actors = g_hash_table_new(tarn_id_hash, tarn_id_equal);
 	old = g_hash_table_lookup(actors, &inst->id);
 	g_hash_table_replace(actors, &inst->id, inst);
 	g_mutex_unlock(&actors_lock);

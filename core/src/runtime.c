@@ -669,18 +669,6 @@ TARN_API int tarn_ref_release(tarn_ref_t ref)
 
 /* Actors ----------------------------------------------------------------- */
 
-static guint actor_key_hash(gconstpointer p)
-{
-	const tarn_actor_t *a = p;
-
-	return (guint)(a->seq * 0x9e3779b97f4a7c15ull ^ a->origin);
-}
-
-static gboolean actor_key_equal(gconstpointer a, gconstpointer b)
-{
-	return memcmp(a, b, sizeof(tarn_actor_t)) == 0;
-}
-
 TARN_API int tarn_actor_create(const char *cls, const tarn_arg_t *args,
 			       size_t nargs, const tarn_task_opts_t *opts,
 			       tarn_actor_t *out)
@@ -709,7 +697,7 @@ TARN_API int tarn_actor_create(const char *cls, const tarn_arg_t *args,
 		return rc;
 	g_mutex_lock(&local_actors_lock);
 	if (!local_actors)
-		local_actors = g_hash_table_new_full(actor_key_hash, actor_key_equal, g_free, NULL);
+		local_actors = g_hash_table_new_full(tarn_id_hash, tarn_id_equal, g_free, NULL);
 	g_hash_table_insert(local_actors, g_memdup2(&id, sizeof(id)),
 			    (gpointer)tarn_registry_find(cls, REG_CLASS));
 	g_mutex_unlock(&local_actors_lock);

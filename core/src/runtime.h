@@ -81,6 +81,9 @@ int tarn_exec_run(tarn_host_t *host, const void *payload, size_t len,
 int tarn_exec_task_lost(tarn_host_t *host, const tarn_task_desc_t *task,
 			const tarn_failure_t *why);
 void tarn_exec_actor_destroy(tarn_host_t *host, tarn_actor_t actor);
+/* GHashTable hash and equality for tarn_ref_t / tarn_actor_t keys (same layout). */
+unsigned int tarn_id_hash(const void *p);
+int tarn_id_equal(const void *a, const void *b);
 /* Destroy every actor living in this process (shutdown). */
 void tarn_exec_destroy_all_actors(void);
 /*

@@ -200,6 +200,39 @@ const tarn_setting_t tarn_settings_table[] = {
 
 	/* mpi backend ---------------------------------------------------- */
 	{
+		.name = "UNIDIST_PROCPOOL_STORE_SIZE",
+		.type = TARN_SETTING_SIZE,
+		.def = "",
+		.default_doc = "automatic: half of the machine's memory",
+		.flags = TARN_SETTING_EMPTY_AUTO,
+		.description =
+			"Bytes of shared memory for procpool's object store. "
+			"Pages are taken only as objects use them; a put or "
+			"result that does not fit fails with TARN_ENOSPC.",
+	},
+	{
+		.name = "UNIDIST_PROCPOOL_INLINE_MAX",
+		.type = TARN_SETTING_SIZE,
+		.def = "65536",
+		.min = 0,
+		.max = 1048576,
+		.description =
+			"Objects up to this many bytes travel inside procpool's "
+			"messages (copied); larger ones are written once into "
+			"the shared store and read in place by every process.",
+	},
+	{
+		.name = "UNIDIST_PROCPOOL_SPIN_US",
+		.type = TARN_SETTING_INT,
+		.def = "100",
+		.min = 0,
+		.max = 1000000,
+		.description =
+			"Microseconds an idle procpool process keeps polling "
+			"for work before it sleeps: more answers faster after "
+			"a pause, less leaves the CPU to others sooner.",
+	},
+	{
 		.name = "UNIDIST_MPI_SPAWN",
 		.type = TARN_SETTING_ENUM,
 		.def = "auto",

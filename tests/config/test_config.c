@@ -903,6 +903,8 @@ Test(describe, count_covers_every_required_setting)
 		"UNIDIST_MPI_SHARED_OBJECT_STORE_THRESHOLD", "SP_JOBID",
 		"SP_JOB_TIME", "SP_JOB_NAME", "SP_DATA_ROOT", "SP_NUM_EXECUTORS",
 		"SP_BIND_NUMA_NODE", "SP_MEMORY_ALLOCATOR", "SP_SPAWN",
+		"UNIDIST_PROCPOOL_STORE_SIZE", "UNIDIST_PROCPOOL_INLINE_MAX",
+		"UNIDIST_PROCPOOL_SPIN_US",
 	};
 
 	cr_assert_eq(tarn_config_count(), G_N_ELEMENTS(required));

@@ -272,6 +272,13 @@ fail_config:
 	return rc;
 }
 
+TARN_API bool tarn_is_worker(void)
+{
+	const char *v = getenv("TARN_WORKER");
+
+	return v && v[0];
+}
+
 TARN_API bool tarn_is_initialized(void)
 {
 	return atomic_load(&tarn_rt.initialized);

@@ -265,6 +265,18 @@ typedef struct tarn_init_opts {
 TARN_API int tarn_init(const tarn_init_opts_t *opts);
 
 /**
+ * tarn_is_worker() - whether this process was started by a backend as one
+ * of its workers (the environment variable TARN_WORKER is set)
+ *
+ * Backends that start workers by executing the program again (procpool,
+ * mpi in spawn mode) run main() in each worker. A program that must do
+ * something before tarn_init() that workers must not (parse a test
+ * runner's options, print a banner) checks this first and calls
+ * tarn_init() at once in a worker, which then never returns.
+ */
+TARN_API bool tarn_is_worker(void);
+
+/**
  * tarn_is_initialized() - whether tarn_init() has succeeded and
  * tarn_shutdown() has not been called since
  */

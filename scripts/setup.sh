@@ -15,6 +15,8 @@ packages="
   libopenmpi-dev
   openmpi-bin
   valgrind
+  libjemalloc2
+  libmimalloc2.0
 "
 
 missing=""

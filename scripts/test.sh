@@ -34,7 +34,8 @@ if [ ! -f "$asan/build.ninja" ]; then
 	meson setup "$asan" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
 fi
 ninja -C "$asan"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+# handle_segv=0: tests crash workers on purpose and check the signal.
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	run_suite "$asan" || status=1
 

@@ -454,16 +454,20 @@ static int submit(uint32_t kind, const char *name, const char *display,
 	d.num_returns = o->num_returns;
 	d.payload = buf;
 	d.payload_len = len;
+	tarn_error(0, "%s", ""); /* so that a set_error() from the backend shows */
 	if (kind == TARN_TASK_ACTOR_CREATE)
 		rc = tarn_rt.ops->actor_create(tarn_rt.be, &d);
 	else
 		rc = tarn_rt.ops->submit(tarn_rt.be, &d);
 	if (rc) {
+		char detail[1024];
+
+		g_strlcpy(detail, tarn_last_error(), sizeof(detail));
 		if (rc == TARN_EACTOR)
 			tarn_error(rc, "'%s': the actor was killed or died", display);
 		else
 			tarn_error(rc, "backend '%s' refused '%s': %s", tarn_rt.plugin->name,
-				   display, tarn_strerror(rc));
+				   display, detail[0] ? detail : tarn_strerror(rc));
 		goto out;
 	}
 	if (o->num_returns)

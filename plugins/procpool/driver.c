@@ -1,0 +1,1746 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procpool's driver half: the object table, the scheduler, the workers'
+ * lives, and the progress thread that drains what workers send.
+ *
+ * One mutex guards everything here. It is never held while calling a host
+ * service that can call back into the backend (task_lost writes error
+ * objects through create/seal): those calls are queued as "lost" work and
+ * made by the progress thread with the lock released.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pp.h"
+
+extern char **environ;
+
+struct pobj {
+	tarn_ref_t ref;
+	bool made;   /* bytes exist (maybe unsealed) */
+	bool sealed;
+	uint32_t flags;
+	uint64_t len;
+	uint64_t off;          /* store offset, or PP_INLINE */
+	unsigned char *bytes;  /* the inline copy */
+	uint32_t holds;
+	uint32_t pins;         /* driver views, worker fetches, pending tasks */
+	int alloc_slot;        /* worker writing an unsealed store block, or -1 */
+	GPtrArray *waiters;    /* struct ptask waiting for this object */
+	GArray *fetchers;      /* struct fetcher: workers waiting in a fetch */
+};
+
+struct fetcher {
+	int slot;
+	uint64_t req;
+};
+
+struct pactor;
+
+struct ptask {
+	tarn_task_desc_t d; /* name, deps, returns, payload: owned copies */
+	uint32_t missing;   /* deps not sealed yet */
+	int slot;           /* dispatched to; -1 when not */
+	uint64_t payload_off; /* store block holding the payload, or PP_INLINE */
+	struct pactor *actor;
+	bool kill;          /* the actor's kill marker, not a task */
+};
+
+struct pactor {
+	tarn_actor_t id;
+	int slot;
+	bool killed; /* no new calls */
+	bool dead;   /* lost with its worker */
+	GQueue pending; /* calls not yet dispatched, in call order */
+};
+
+struct pworker {
+	int slot;
+	pid_t pid;
+	uint64_t origin;
+	bool alive;
+	struct pp_ring *in, *out;
+	struct pp_slot *sh;
+	GHashTable *inflight; /* task id -> ptask */
+	GHashTable *pins;     /* ref -> count of fetch pins it holds */
+	tarn_ref_t timed_out; /* the task it was killed for */
+};
+
+struct lost {
+	struct ptask *t;
+	int kind;
+	int signal;
+	int exit_status;
+	char worker[256];
+};
+
+struct pp_driver {
+	const tarn_host_services_t *host;
+	GMutex lock;
+	GCond changed; /* an object was sealed or a worker died */
+	int ctl_fd, store_fd;
+	struct pp_control *ctl;
+	size_t ctl_size;
+	unsigned char *store;
+	uint64_t store_size;
+	struct pp_arena *arena;
+	uint64_t inline_max;
+	uint64_t spin_ns;
+	uint32_t nworkers;
+	struct pworker workers[PP_MAX_WORKERS];
+	uint64_t next_origin;
+	GHashTable *objs;   /* ref -> pobj */
+	GHashTable *actors; /* actor -> pactor */
+	GQueue ready;       /* tasks whose deps exist, not dispatched yet */
+	GPtrArray *lost;    /* struct lost, for the progress thread */
+	GPtrArray *libs;
+	GThread *progress;
+	atomic_bool stop;
+	char *plugin_path;
+	char *preload;
+	char **argv;
+	char hostname[128];
+	uint64_t last_reap_ns;
+	GHashTable *views;      /* tokens of views handed out, freed at close */
+	uint32_t start_failures; /* workers in a row that died before serving */
+	char *broken;           /* why the pool stopped starting workers */
+};
+
+static struct pp_driver *D(struct tarn_backend *be)
+{
+	return be->d;
+}
+
+static void seal_locked(struct pp_driver *d, struct pobj *o);
+
+/* Objects ----------------------------------------------------------------------- */
+
+static struct pobj *obj_find(struct pp_driver *d, tarn_ref_t ref)
+{
+	return g_hash_table_lookup(d->objs, &ref);
+}
+
+static struct pobj *obj_new(struct pp_driver *d, tarn_ref_t ref)
+{
+	struct pobj *o = g_new0(struct pobj, 1);
+
+	o->ref = ref;
+	o->off = PP_INLINE;
+	o->alloc_slot = -1;
+	g_hash_table_replace(d->objs, &o->ref, o);
+	return o;
+}
+
+static void obj_drop_bytes(struct pp_driver *d, struct pobj *o)
+{
+	if (o->off != PP_INLINE)
+		pp_arena_free(d->arena, o->off);
+	g_free(o->bytes);
+	o->bytes = NULL;
+	o->off = PP_INLINE;
+	o->made = false;
+	o->alloc_slot = -1;
+}
+
+static void obj_free(gpointer p)
+{
+	struct pobj *o = p;
+
+	if (o->waiters)
+		g_ptr_array_free(o->waiters, TRUE);
+	if (o->fetchers)
+		g_array_free(o->fetchers, TRUE);
+	g_free(o->bytes);
+	g_free(o);
+}
+
+/* Free @o when nobody needs it. An unsealed result stays for its producer. */
+static void obj_maybe_free(struct pp_driver *d, struct pobj *o)
+{
+	if (o->holds || o->pins || (o->made && !o->sealed) || (o->waiters && o->waiters->len))
+		return;
+	if (!o->sealed && !o->made && (o->fetchers && o->fetchers->len))
+		return;
+	if (o->off != PP_INLINE)
+		pp_arena_free(d->arena, o->off);
+	o->off = PP_INLINE;
+	g_hash_table_remove(d->objs, &o->ref);
+}
+
+static const void *obj_data(struct pp_driver *d, struct pobj *o)
+{
+	return o->off == PP_INLINE ? (const void *)o->bytes : d->store + o->off;
+}
+
+/* Workers: sending -------------------------------------------------------------- */
+
+static bool send_to(struct pp_driver *d, struct pworker *w, uint32_t type,
+		    const void *a, size_t alen, const void *b, size_t blen, bool wait)
+{
+	char *p;
+
+	if (!w->alive)
+		return false;
+	if (wait) {
+		pp_send(w->in, &w->sh->bell, type, a, alen, b, blen);
+		return true;
+	}
+	p = pp_ring_reserve(w->in, type, alen + blen);
+	if (!p)
+		return false;
+	memcpy(p, a, alen);
+	if (blen)
+		memcpy(p + alen, b, blen);
+	pp_ring_commit(w->in);
+	pp_doorbell_ring(&w->sh->bell);
+	(void)d;
+	return true;
+}
+
+/* The object's description and bytes as a fetch reply or task dependency. */
+static size_t obj_record(struct pobj *o, tarn_ref_t ref, int status, unsigned char *out)
+{
+	struct m_obj m;
+	size_t n = sizeof(m);
+
+	memset(&m, 0, sizeof(m));
+	m.ref = ref;
+	m.status = status;
+	if (o && status == 0) {
+		m.flags = o->flags;
+		m.len = o->len;
+		m.off = o->off;
+	} else {
+		m.off = PP_INLINE;
+	}
+	if (out)
+		memcpy(out, &m, sizeof(m));
+	if (o && status == 0 && o->off == PP_INLINE) {
+		if (out && o->len)
+			memcpy(out + sizeof(m), o->bytes, o->len);
+		n += pp_pad8(o->len);
+	}
+	return n;
+}
+
+static void reply_fetch(struct pp_driver *d, int slot, uint64_t req, struct pobj *o,
+			tarn_ref_t ref, int status)
+{
+	struct pworker *w = &d->workers[slot];
+	size_t n = sizeof(uint64_t) + obj_record(o, ref, status, NULL);
+	unsigned char *buf = g_malloc(n);
+
+	memcpy(buf, &req, sizeof(req));
+	obj_record(o, ref, status, buf + sizeof(req));
+	if (status == 0 && w->alive) {
+		/* The worker holds a pin until it sends M_UNPIN. */
+		gpointer k = &o->ref;
+		guint c = GPOINTER_TO_UINT(g_hash_table_lookup(w->pins, k));
+
+		o->pins++;
+		g_hash_table_replace(w->pins, g_memdup2(&o->ref, sizeof(o->ref)), GUINT_TO_POINTER(c + 1));
+	}
+	send_to(d, w, M_FETCH_REPLY, buf, n, NULL, 0, true);
+	g_free(buf);
+}
+
+/* Tasks --------------------------------------------------------------------------- */
+
+static struct ptask *task_copy(const tarn_task_desc_t *t)
+{
+	struct ptask *p = g_new0(struct ptask, 1);
+
+	p->d = *t;
+	p->d.size = sizeof(p->d);
+	p->d.name = g_strdup(t->name);
+	p->d.deps = g_memdup2(t->deps, t->num_deps * sizeof(tarn_ref_t));
+	p->d.returns = g_memdup2(t->returns, t->num_returns * sizeof(tarn_ref_t));
+	p->d.payload = g_memdup2(t->payload, t->payload_len);
+	/* Custom resources are not scheduled by procpool (one node). */
+	p->d.resources = NULL;
+	p->d.num_resources = 0;
+	p->slot = -1;
+	p->payload_off = PP_INLINE;
+	return p;
+}
+
+static void task_free(struct pp_driver *d, struct ptask *t)
+{
+	if (t->payload_off != PP_INLINE)
+		pp_arena_free(d->arena, t->payload_off);
+	g_free((char *)t->d.name);
+	g_free((void *)t->d.deps);
+	g_free((void *)t->d.returns);
+	g_free((void *)t->d.payload);
+	g_free(t);
+}
+
+/* Dependencies stay pinned from submission to the end of the task. */
+static void task_unpin_deps(struct pp_driver *d, struct ptask *t)
+{
+	for (size_t i = 0; i < t->d.num_deps; i++) {
+		struct pobj *o = obj_find(d, t->d.deps[i]);
+
+		if (o && o->pins) {
+			o->pins--;
+			obj_maybe_free(d, o);
+		}
+	}
+}
+
+/* Write @msg as an error object for each return of @t (lock held). */
+static void store_error_locked(struct pp_driver *d, struct ptask *t, const char *msg)
+{
+	size_t len = strlen(msg) + 1;
+
+	for (size_t i = 0; i < t->d.num_returns; i++) {
+		struct pobj *o = obj_find(d, t->d.returns[i]);
+
+		if (!o)
+			continue; /* released and freed: nobody will read it */
+		if (o->sealed)
+			continue;
+		obj_drop_bytes(d, o);
+		o->bytes = g_memdup2(msg, len);
+		o->len = len;
+		o->flags = TARN_OBJ_ERROR;
+		o->made = true;
+	}
+	for (size_t i = 0; i < t->d.num_returns; i++) {
+		struct pobj *o = obj_find(d, t->d.returns[i]);
+
+		if (o && !o->sealed)
+			seal_locked(d, o);
+	}
+}
+
+static int pick_worker(struct pp_driver *d)
+{
+	int best = -1;
+	guint best_n = G_MAXUINT;
+
+	for (uint32_t i = 0; i < d->nworkers; i++) {
+		struct pworker *w = &d->workers[i];
+		guint n;
+
+		if (!w->alive)
+			continue;
+		/*
+		 * No cap on a worker's share: tasks blocked in a get count as in
+		 * flight, and a cap would starve the very tasks they wait for.
+		 * A full ring pushes back instead.
+		 */
+		n = g_hash_table_size(w->inflight);
+		if (n < best_n) {
+			best = (int)i;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+/* Put @t in @slot's ring; false when the ring has no room now. */
+static bool send_task(struct pp_driver *d, struct ptask *t, int slot)
+{
+	struct pworker *w = &d->workers[slot];
+	size_t deps_len = 0, len, max = pp_ring_max_message(w->in);
+	struct m_task m;
+	unsigned char *p;
+	bool inline_payload;
+
+	if (!w->alive)
+		return false;
+	for (size_t i = 0; i < t->d.num_deps; i++) {
+		struct pobj *o = obj_find(d, t->d.deps[i]);
+
+		deps_len += obj_record(o && o->sealed ? o : NULL, t->d.deps[i],
+				       o && o->sealed ? 0 : TARN_ENOENT, NULL);
+	}
+	len = sizeof(m) + deps_len + pp_pad8(t->d.payload_len);
+	inline_payload = len <= max;
+	if (!inline_payload) {
+		len = sizeof(m) + deps_len;
+		if (len > max) {
+			pp_log(d->host, TARN_LOG_ERROR, "task '%s' has too many dependencies to send (%zu bytes)",
+			       t->d.name, len);
+			return false;
+		}
+		if (t->payload_off == PP_INLINE) {
+			if (pp_arena_alloc(d->arena, t->d.payload_len, &t->payload_off))
+				return false;
+			memcpy(d->store + t->payload_off, t->d.payload, t->d.payload_len);
+		}
+	}
+	p = pp_ring_reserve(w->in, M_TASK, len);
+	if (!p)
+		return false;
+	memset(&m, 0, sizeof(m));
+	m.id = t->d.id;
+	m.actor = t->d.actor;
+	m.kind = t->d.kind;
+	m.attempt = t->d.attempt;
+	m.ndeps = (uint32_t)t->d.num_deps;
+	m.payload_len = t->d.payload_len;
+	m.payload_off = inline_payload ? PP_INLINE : t->payload_off;
+	memcpy(p, &m, sizeof(m));
+	p += sizeof(m);
+	for (size_t i = 0; i < t->d.num_deps; i++) {
+		struct pobj *o = obj_find(d, t->d.deps[i]);
+
+		p += obj_record(o && o->sealed ? o : NULL, t->d.deps[i],
+				o && o->sealed ? 0 : TARN_ENOENT, p);
+	}
+	if (inline_payload && t->d.payload_len)
+		memcpy(p, t->d.payload, t->d.payload_len);
+	pp_ring_commit(w->in);
+	pp_doorbell_ring(&w->sh->bell);
+	t->slot = slot;
+	g_hash_table_replace(w->inflight, &t->d.id, t);
+	return true;
+}
+
+static void actor_pump(struct pp_driver *d, struct pactor *a)
+{
+	struct ptask *t;
+
+	while ((t = g_queue_peek_head(&a->pending))) {
+		if (t->kill) {
+			struct pworker *w = &d->workers[a->slot];
+
+			if (!send_to(d, w, M_KILL_ACTOR, &a->id, sizeof(a->id), NULL, 0, false))
+				return;
+			g_queue_pop_head(&a->pending);
+			task_free(d, t);
+			g_hash_table_remove(d->actors, &a->id);
+			g_free(a);
+			return;
+		}
+		if (t->missing || !send_task(d, t, a->slot))
+			return;
+		g_queue_pop_head(&a->pending);
+	}
+}
+
+static void dispatch(struct pp_driver *d)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	struct ptask *t;
+
+	while ((t = g_queue_peek_head(&d->ready))) {
+		int slot = pick_worker(d);
+
+		if (slot < 0 || !send_task(d, t, slot))
+			break;
+		g_queue_pop_head(&d->ready);
+	}
+	g_hash_table_iter_init(&it, d->actors);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct pactor *a = v;
+
+		if (!a->dead && a->pending.length) {
+			actor_pump(d, a);
+			/* actor_pump may remove a killed actor: restart safely. */
+			if (!g_hash_table_contains(d->actors, k)) {
+				g_hash_table_iter_init(&it, d->actors);
+				continue;
+			}
+		}
+	}
+}
+
+/* A dependency of @t exists now. */
+static void task_dep_ready(struct pp_driver *d, struct ptask *t)
+{
+	if (--t->missing)
+		return;
+	if (!t->actor)
+		g_queue_push_tail(&d->ready, t);
+	/* Actor calls wait in their actor's queue; dispatch() pumps it. */
+}
+
+static void seal_locked(struct pp_driver *d, struct pobj *o)
+{
+	o->sealed = true;
+	o->alloc_slot = -1;
+	if (o->waiters) {
+		for (guint i = 0; i < o->waiters->len; i++)
+			task_dep_ready(d, o->waiters->pdata[i]);
+		g_ptr_array_set_size(o->waiters, 0);
+	}
+	if (o->fetchers) {
+		GArray *f = o->fetchers;
+
+		o->fetchers = NULL;
+		for (guint i = 0; i < f->len; i++) {
+			struct fetcher *x = &g_array_index(f, struct fetcher, i);
+
+			reply_fetch(d, x->slot, x->req, o, o->ref, 0);
+		}
+		g_array_free(f, TRUE);
+	}
+	g_cond_broadcast(&d->changed);
+	obj_maybe_free(d, o);
+}
+
+/* Register @t (copied) and run it once its deps exist (lock held). */
+static int submit_locked(struct pp_driver *d, struct ptask *t)
+{
+	/* The submitter's hold on each result exists from now on. */
+	for (size_t i = 0; i < t->d.num_returns; i++) {
+		struct pobj *o = obj_find(d, t->d.returns[i]);
+
+		if (!o)
+			o = obj_new(d, t->d.returns[i]);
+		o->holds++;
+	}
+	for (size_t i = 0; i < t->d.num_deps; i++) {
+		struct pobj *o = obj_find(d, t->d.deps[i]);
+
+		if (!o)
+			continue; /* unknown: the task will see TARN_ENOENT */
+		o->pins++;
+		if (!o->sealed) {
+			if (!o->waiters)
+				o->waiters = g_ptr_array_new();
+			g_ptr_array_add(o->waiters, t);
+			t->missing++;
+		}
+	}
+	if (t->actor)
+		g_queue_push_tail(&t->actor->pending, t);
+	else if (!t->missing)
+		g_queue_push_tail(&d->ready, t);
+	dispatch(d);
+	return 0;
+}
+
+/* The end of a task's attempt on @w (lock held). */
+static void task_finished(struct pp_driver *d, struct pworker *w, const struct m_done *m)
+{
+	struct ptask *t = g_hash_table_lookup(w->inflight, &m->id);
+	bool unsealed = false;
+
+	if (!t)
+		return;
+	g_hash_table_remove(w->inflight, &m->id);
+	if (d->host->task_done)
+		d->host->task_done(d->host->host, &t->d, &m->report);
+	for (size_t i = 0; i < t->d.num_returns; i++) {
+		struct pobj *o = obj_find(d, t->d.returns[i]);
+
+		unsealed |= o && !o->sealed;
+	}
+	if (unsealed) {
+		/* Only an undecodable payload gets here; the host decides. */
+		struct lost *l = g_new0(struct lost, 1);
+
+		l->t = t;
+		l->kind = TARN_FAIL_LOST;
+		l->exit_status = -1;
+		snprintf(l->worker, sizeof(l->worker), "worker %d (pid %d on %s)", w->slot,
+			 (int)w->pid, d->hostname);
+		g_ptr_array_add(d->lost, l);
+		return;
+	}
+	task_unpin_deps(d, t);
+	task_free(d, t);
+}
+
+/* Messages from workers ------------------------------------------------------------ */
+
+static void on_seal(struct pp_driver *d, struct pworker *w, const struct m_obj *m,
+		    const unsigned char *bytes)
+{
+	struct pobj *o = obj_find(d, m->ref);
+
+	if (!o) {
+		/* A put made by the worker: the worker holds it. */
+		o = obj_new(d, m->ref);
+		o->holds = 1;
+	}
+	if (o->sealed)
+		return;
+	if (m->off == PP_INLINE) {
+		if (o->off != PP_INLINE)
+			pp_arena_free(d->arena, o->off);
+		g_free(o->bytes);
+		o->off = PP_INLINE;
+		o->bytes = g_memdup2(bytes, m->len ? m->len : 1);
+	} else if (o->off != m->off) {
+		pp_log(d->host, TARN_LOG_ERROR, "worker %d sealed %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT
+		       " at an offset it was not given", w->slot, m->ref.origin, m->ref.seq);
+		return;
+	}
+	o->len = m->len;
+	o->flags = m->flags;
+	o->made = true;
+	seal_locked(d, o);
+}
+
+static void on_alloc(struct pp_driver *d, struct pworker *w, const struct m_req *m)
+{
+	struct m_alloc_reply r = {.req = m->req, .status = 0};
+	struct pobj *o = obj_find(d, m->ref);
+	uint64_t off;
+
+	if (o && o->sealed) {
+		r.status = TARN_EEXIST;
+	} else if (pp_arena_alloc(d->arena, m->len, &off) != 0) {
+		r.status = TARN_ENOSPC;
+	} else {
+		if (!o) {
+			o = obj_new(d, m->ref);
+			o->holds = 1; /* a put made by the worker */
+		}
+		obj_drop_bytes(d, o); /* a failed attempt's block */
+		o->off = off;
+		o->len = m->len;
+		o->flags = m->flags;
+		o->made = true;
+		o->alloc_slot = w->slot;
+		r.off = off;
+	}
+	send_to(d, w, M_ALLOC_REPLY, &r, sizeof(r), NULL, 0, true);
+}
+
+static void on_fetch(struct pp_driver *d, struct pworker *w, const struct m_req *m)
+{
+	struct pobj *o = obj_find(d, m->ref);
+	struct fetcher f = {.slot = w->slot, .req = m->req};
+
+	if (!o || (o->sealed && !o->holds)) {
+		reply_fetch(d, w->slot, m->req, NULL, m->ref, TARN_ENOENT);
+		return;
+	}
+	if (o->sealed) {
+		reply_fetch(d, w->slot, m->req, o, o->ref, 0);
+		return;
+	}
+	if (!o->fetchers)
+		o->fetchers = g_array_new(FALSE, FALSE, sizeof(struct fetcher));
+	g_array_append_val(o->fetchers, f);
+}
+
+static void on_unpin(struct pp_driver *d, struct pworker *w, const tarn_ref_t *ref)
+{
+	struct pobj *o = obj_find(d, *ref);
+	guint c = GPOINTER_TO_UINT(g_hash_table_lookup(w->pins, ref));
+
+	if (c > 1)
+		g_hash_table_replace(w->pins, g_memdup2(ref, sizeof(*ref)), GUINT_TO_POINTER(c - 1));
+	else
+		g_hash_table_remove(w->pins, ref);
+	if (o && o->pins) {
+		o->pins--;
+		obj_maybe_free(d, o);
+	}
+}
+
+static void on_release(struct pp_driver *d, const tarn_ref_t *ref)
+{
+	struct pobj *o = obj_find(d, *ref);
+
+	if (o && o->holds) {
+		o->holds--;
+		obj_maybe_free(d, o);
+	}
+}
+
+static void on_wait(struct pp_driver *d, struct pworker *w, const unsigned char *p)
+{
+	struct m_wait m;
+	struct m_wait_reply r;
+	unsigned char *flags;
+
+	memcpy(&m, p, sizeof(m));
+	flags = g_malloc0(m.n ? m.n : 1);
+	memset(&r, 0, sizeof(r));
+	r.req = m.req;
+	for (uint64_t i = 0; i < m.n; i++) {
+		tarn_ref_t ref;
+		struct pobj *o;
+
+		memcpy(&ref, p + sizeof(m) + i * sizeof(ref), sizeof(ref));
+		o = obj_find(d, ref);
+		if (!o) {
+			r.status = TARN_ENOENT;
+			break;
+		}
+		flags[i] = o->sealed;
+		r.count += o->sealed;
+	}
+	send_to(d, w, M_WAIT_REPLY, &r, sizeof(r), flags, m.n, true);
+	g_free(flags);
+}
+
+static int actor_create_locked(struct pp_driver *d, struct ptask *t);
+static int actor_kill_locked(struct pp_driver *d, tarn_actor_t id);
+
+static void on_submit(struct pp_driver *d, struct pworker *w, const unsigned char *p)
+{
+	struct m_submit m;
+	tarn_task_desc_t t;
+	struct ptask *pt;
+	const unsigned char *q;
+	char *name;
+
+	memcpy(&m, p, sizeof(m));
+	q = p + sizeof(m);
+	memset(&t, 0, sizeof(t));
+	t.size = sizeof(t);
+	t.id = m.id;
+	t.kind = m.kind;
+	t.actor = m.actor;
+	t.attempt = 1;
+	t.max_retries = m.max_retries;
+	t.retry_on_error = m.retry_on_error;
+	t.timeout = m.timeout;
+	t.num_cpus = m.num_cpus;
+	t.num_gpus = m.num_gpus;
+	t.memory = m.memory;
+	t.num_deps = m.ndeps;
+	t.deps = (const tarn_ref_t *)q; /* copied by task_copy (unaligned-safe memdup) */
+	q += m.ndeps * sizeof(tarn_ref_t);
+	t.num_returns = m.nreturns;
+	t.returns = (const tarn_ref_t *)q;
+	q += m.nreturns * sizeof(tarn_ref_t);
+	name = g_strndup((const char *)q, m.name_len);
+	t.name = name;
+	q += pp_pad8(m.name_len);
+	t.payload = q;
+	t.payload_len = m.payload_len;
+	pt = task_copy(&t);
+	g_free(name);
+	(void)w;
+	if (t.kind == TARN_TASK_ACTOR_CREATE) {
+		actor_create_locked(d, pt);
+		return;
+	}
+	if (t.kind == TARN_TASK_ACTOR_CALL) {
+		pt->actor = g_hash_table_lookup(d->actors, &t.actor);
+		if (!pt->actor || pt->actor->killed || pt->actor->dead) {
+			/* A worker's submit cannot fail later: its results say why. */
+			for (size_t i = 0; i < pt->d.num_returns; i++)
+				obj_new(d, pt->d.returns[i])->holds = 1;
+			store_error_locked(d, pt, "actor call failed: the actor was killed or lost with its worker");
+			task_free(d, pt);
+			return;
+		}
+	}
+	submit_locked(d, pt);
+}
+
+static void load_everywhere(struct pp_driver *d, const char *path, int except)
+{
+	for (uint32_t i = 0; i < d->nworkers; i++)
+		if ((int)i != except)
+			send_to(d, &d->workers[i], M_LOAD, path, strlen(path) + 1, NULL, 0, true);
+}
+
+static size_t drain(struct pp_driver *d, struct pworker *w)
+{
+	size_t n = 0;
+	const unsigned char *p;
+	uint32_t type;
+	size_t len;
+
+	while (w->alive && n < 4096 && (p = pp_ring_peek(w->out, &type, &len))) {
+		switch (type) {
+		case M_SEAL: {
+			struct m_obj m;
+
+			memcpy(&m, p, sizeof(m));
+			on_seal(d, w, &m, p + sizeof(m));
+			break;
+		}
+		case M_DONE: {
+			struct m_done m;
+
+			memcpy(&m, p, sizeof(m));
+			task_finished(d, w, &m);
+			break;
+		}
+		case M_ALLOC:
+		case M_FETCH: {
+			struct m_req m;
+
+			memcpy(&m, p, sizeof(m));
+			if (type == M_ALLOC)
+				on_alloc(d, w, &m);
+			else
+				on_fetch(d, w, &m);
+			break;
+		}
+		case M_UNPIN:
+		case M_RELEASE: {
+			tarn_ref_t r;
+
+			memcpy(&r, p, sizeof(r));
+			if (type == M_UNPIN)
+				on_unpin(d, w, &r);
+			else
+				on_release(d, &r);
+			break;
+		}
+		case M_WAIT:
+			on_wait(d, w, p);
+			break;
+		case M_SUBMIT:
+			on_submit(d, w, p);
+			break;
+		case M_ACTOR_KILL_REQ: {
+			tarn_actor_t a;
+
+			memcpy(&a, p, sizeof(a));
+			actor_kill_locked(d, a);
+			break;
+		}
+		case M_LOAD_REQ:
+			g_ptr_array_add(d->libs, g_strdup((const char *)p));
+			load_everywhere(d, (const char *)p, w->slot);
+			break;
+		default:
+			pp_log(d->host, TARN_LOG_ERROR, "worker %d sent unknown message %u", w->slot, type);
+			break;
+		}
+		pp_ring_consume(w->out);
+		n++;
+	}
+	return n;
+}
+
+static size_t progress_locked(struct pp_driver *d)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < d->nworkers; i++)
+		n += drain(d, &d->workers[i]);
+	if (n)
+		dispatch(d);
+	return n;
+}
+
+/* Workers: lives ---------------------------------------------------------------- */
+
+static char *allocator_path(const char *name)
+{
+	static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+					   "/usr/lib64", "/usr/lib", "/usr/local/lib", NULL};
+	const char *file = !strcmp(name, "jemalloc") ? "libjemalloc.so.2" : "libmimalloc.so.2";
+
+	for (int i = 0; dirs[i]; i++) {
+		char *p = g_build_filename(dirs[i], file, NULL);
+
+		if (g_file_test(p, G_FILE_TEST_EXISTS))
+			return p;
+		g_free(p);
+	}
+	return NULL;
+}
+
+static char **worker_env(struct pp_driver *d, struct pworker *w)
+{
+	static const char *const passed[] = {"UNIDIST_LOG_LEVEL", "UNIDIST_TASK_MAX_RETRIES",
+					     "UNIDIST_CPUS", "UNIDIST_PROCPOOL_SPIN_US",
+					     "UNIDIST_PROCPOOL_INLINE_MAX", "SP_BIND_NUMA_NODE",
+					     "SP_MEMORY_ALLOCATOR", NULL};
+	GPtrArray *env = g_ptr_array_new();
+
+	for (char **e = environ; *e; e++) {
+		/*
+		 * BXFI_MAP marks a Criterion (BoxFort) test sandbox: a worker
+		 * that inherited it would take itself for one and abort before
+		 * main(). Workers are never sandboxes, so test programs built
+		 * with Criterion can use procpool.
+		 */
+		bool skip = g_str_has_prefix(*e, PP_ENV "=") || g_str_has_prefix(*e, "TARN_WORKER=") ||
+			    g_str_has_prefix(*e, "BXFI_MAP=") ||
+			    g_str_has_prefix(*e, "UNIDIST_BACKEND=") || g_str_has_prefix(*e, "SP_PLATFORM=") ||
+			    (d->preload && g_str_has_prefix(*e, "LD_PRELOAD="));
+
+		for (int i = 0; passed[i] && !skip; i++)
+			skip = g_str_has_prefix(*e, passed[i]) && (*e)[strlen(passed[i])] == '=';
+		if (!skip)
+			g_ptr_array_add(env, g_strdup(*e));
+	}
+	/* The workers run this very plugin, whatever chose it in the driver. */
+	g_ptr_array_add(env, g_strdup_printf("UNIDIST_BACKEND=%s", d->plugin_path));
+	g_ptr_array_add(env, g_strdup_printf("SP_PLATFORM=%s", d->plugin_path));
+	for (int i = 0; passed[i]; i++) {
+		const char *v = d->host->config_get(d->host->host, passed[i]);
+
+		if (v && v[0])
+			g_ptr_array_add(env, g_strdup_printf("%s=%s", passed[i], v));
+	}
+	if (d->preload) {
+		const char *old = g_getenv("LD_PRELOAD");
+
+		g_ptr_array_add(env, old && old[0] ? g_strdup_printf("LD_PRELOAD=%s:%s", d->preload, old)
+						   : g_strdup_printf("LD_PRELOAD=%s", d->preload));
+	}
+	g_ptr_array_add(env, g_strdup("TARN_WORKER=procpool"));
+	g_ptr_array_add(env, g_strdup_printf(PP_ENV "=%d,%" G_GUINT64_FORMAT ",%d,%d,%d,%u,%" G_GUINT64_FORMAT
+					     ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT,
+					     w->slot, w->origin, d->ctl_fd, d->store_fd, (int)getpid(),
+					     d->nworkers, d->inline_max, d->spin_ns, d->store_size));
+	g_ptr_array_add(env, NULL);
+	return (char **)g_ptr_array_free(env, FALSE);
+}
+
+static void ring_reset(struct pp_driver *d, struct pworker *w)
+{
+	struct pp_slot *sh = w->sh;
+
+	pp_ring_init(w->in, PP_RING_BYTES);
+	pp_ring_init(w->out, PP_RING_BYTES);
+	pp_doorbell_init(&sh->bell);
+	atomic_store(&sh->run_origin, 0);
+	atomic_store(&sh->run_seq, 0);
+	atomic_store(&sh->run_since_ns, 0);
+	atomic_store(&sh->ready, 0);
+	(void)d;
+}
+
+static int spawn_worker(struct pp_driver *d, int slot)
+{
+	struct pworker *w = &d->workers[slot];
+	posix_spawn_file_actions_t fa;
+	char **env;
+	pid_t pid;
+	int rc;
+
+	w->slot = slot;
+	w->sh = &d->ctl->slots[slot];
+	w->in = pp_ring_at(d->ctl, w->sh->in_off);
+	w->out = pp_ring_at(d->ctl, w->sh->out_off);
+	ring_reset(d, w);
+	w->origin = ++d->next_origin;
+	memset(&w->timed_out, 0, sizeof(w->timed_out));
+	env = worker_env(d, w);
+	posix_spawn_file_actions_init(&fa);
+	/* dup2 onto itself clears close-on-exec in the child only. */
+	posix_spawn_file_actions_adddup2(&fa, d->ctl_fd, d->ctl_fd);
+	posix_spawn_file_actions_adddup2(&fa, d->store_fd, d->store_fd);
+	rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, d->argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	g_strfreev(env);
+	if (rc) {
+		pp_log(d->host, TARN_LOG_ERROR, "cannot start worker %d: %s", slot, g_strerror(rc));
+		return TARN_EIO;
+	}
+	w->pid = pid;
+	w->alive = true;
+	for (guint i = 0; i < d->libs->len; i++)
+		send_to(d, w, M_LOAD, d->libs->pdata[i], strlen(d->libs->pdata[i]) + 1, NULL, 0, true);
+	return 0;
+}
+
+/* No worker will ever run again: every task waiting to run fails (lock held). */
+static void fail_everything(struct pp_driver *d)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	struct ptask *t;
+	bool alive = false;
+
+	for (uint32_t i = 0; i < d->nworkers; i++)
+		alive |= d->workers[i].alive;
+	if (alive)
+		return;
+	while ((t = g_queue_pop_head(&d->ready))) {
+		store_error_locked(d, t, d->broken);
+		task_unpin_deps(d, t);
+		task_free(d, t);
+	}
+	g_hash_table_iter_init(&it, d->actors);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct pactor *a = v;
+
+		a->dead = true;
+		while ((t = g_queue_pop_head(&a->pending))) {
+			if (!t->kill)
+				store_error_locked(d, t, d->broken);
+			task_unpin_deps(d, t);
+			task_free(d, t);
+		}
+	}
+}
+
+/* @w died (lock held): hand its work back and start a replacement. */
+static void worker_died(struct pp_driver *d, struct pworker *w, int status)
+{
+	tarn_ref_t running = {atomic_load(&w->sh->run_origin), atomic_load(&w->sh->run_seq)};
+	GHashTableIter it;
+	gpointer k, v;
+	GPtrArray *again = g_ptr_array_new();
+
+	bool started = atomic_load(&w->sh->ready) != 0;
+
+	w->alive = false;
+	d->start_failures = started ? 0 : d->start_failures + 1;
+	if (d->start_failures >= PP_MAX_START_FAILURES && !d->broken) {
+		/* Respawning would loop forever: fail the work instead of hanging. */
+		d->broken = g_strdup_printf(
+			"procpool's workers die before they start (%u in a row; the last %s %d): "
+			"check that the program calls tarn_init() first in main() and that "
+			"SP_MEMORY_ALLOCATOR's library loads",
+			d->start_failures, WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		pp_log(d->host, TARN_LOG_ERROR, "%s", d->broken);
+	}
+	pp_log(d->host, TARN_LOG_WARNING, "worker %d (pid %d) %s %d%s", w->slot,
+	       (int)w->pid, WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+	       d->broken ? "" : "; starting a replacement");
+	g_hash_table_iter_init(&it, w->inflight);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct ptask *t = v;
+		bool ran = pp_ref_equal(&t->d.id, &running);
+
+		t->slot = -1;
+		if (t->actor || t->d.kind == TARN_TASK_ACTOR_CREATE) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg),
+				 "task '%s' failed: its actor was lost with worker %d (pid %d on %s), %s %d",
+				 t->d.name, w->slot, (int)w->pid, d->hostname,
+				 WIFSIGNALED(status) ? "killed by signal" : "exit status",
+				 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			store_error_locked(d, t, msg);
+			task_unpin_deps(d, t);
+			task_free(d, t);
+		} else if (ran) {
+			struct lost *l = g_new0(struct lost, 1);
+
+			l->t = t;
+			l->kind = pp_ref_equal(&w->timed_out, &t->d.id) ? TARN_FAIL_TIMEOUT : TARN_FAIL_CRASHED;
+			l->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+			l->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+			snprintf(l->worker, sizeof(l->worker), "worker %d (pid %d on %s)", w->slot,
+				 (int)w->pid, d->hostname);
+			g_ptr_array_add(d->lost, l);
+		} else {
+			g_ptr_array_add(again, t); /* never started: just run it elsewhere */
+		}
+	}
+	g_hash_table_remove_all(w->inflight);
+	for (guint i = 0; i < again->len; i++)
+		g_queue_push_head(&d->ready, again->pdata[i]);
+	g_ptr_array_free(again, TRUE);
+
+	/* Its actors are gone: every call still queued fails. */
+	g_hash_table_iter_init(&it, d->actors);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct pactor *a = v;
+		struct ptask *t;
+
+		if (a->slot != w->slot)
+			continue;
+		a->dead = true;
+		while ((t = g_queue_pop_head(&a->pending))) {
+			if (!t->kill)
+				store_error_locked(d, t, "actor call failed: the actor was lost with its worker");
+			task_unpin_deps(d, t);
+			task_free(d, t);
+		}
+	}
+	/* Its fetch pins and half-written blocks. */
+	g_hash_table_iter_init(&it, w->pins);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct pobj *o = obj_find(d, *(tarn_ref_t *)k);
+		guint c = GPOINTER_TO_UINT(v);
+
+		if (o) {
+			o->pins = o->pins > c ? o->pins - c : 0;
+			obj_maybe_free(d, o);
+		}
+	}
+	g_hash_table_remove_all(w->pins);
+	g_hash_table_iter_init(&it, d->objs);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct pobj *o = v;
+
+		if (o->alloc_slot == w->slot && !o->sealed)
+			obj_drop_bytes(d, o);
+	}
+	if (!atomic_load(&d->stop) && !d->broken)
+		spawn_worker(d, w->slot);
+	if (d->broken)
+		fail_everything(d);
+	g_cond_broadcast(&d->changed);
+	dispatch(d);
+}
+
+/* Reap dead workers and stop tasks past their time limit (lock held). */
+static void watch_workers(struct pp_driver *d)
+{
+	uint64_t now = pp_now_ns();
+
+	for (uint32_t i = 0; i < d->nworkers; i++) {
+		struct pworker *w = &d->workers[i];
+		tarn_ref_t running;
+		struct ptask *t;
+		int status = 0;
+		pid_t r;
+
+		if (!w->alive)
+			continue;
+		r = waitpid(w->pid, &status, WNOHANG);
+		if (r == w->pid || (r < 0 && errno == ECHILD && kill(w->pid, 0) != 0)) {
+			worker_died(d, w, r == w->pid ? status : 0);
+			continue;
+		}
+		running.origin = atomic_load(&w->sh->run_origin);
+		running.seq = atomic_load(&w->sh->run_seq);
+		if (!running.seq)
+			continue;
+		t = g_hash_table_lookup(w->inflight, &running);
+		if (t && t->d.timeout > 0 &&
+		    now - atomic_load(&w->sh->run_since_ns) > (uint64_t)(t->d.timeout * 1e9)) {
+			w->timed_out = running;
+			kill(w->pid, SIGKILL);
+		}
+	}
+}
+
+/* Lost attempts: ask the host, without the lock (it may call create/seal). */
+static void handle_lost(struct pp_driver *d)
+{
+	GPtrArray *lost;
+
+	g_mutex_lock(&d->lock);
+	lost = d->lost;
+	d->lost = g_ptr_array_new();
+	g_mutex_unlock(&d->lock);
+	for (guint i = 0; i < lost->len; i++) {
+		struct lost *l = lost->pdata[i];
+		tarn_failure_t why = {
+			.size = sizeof(why),
+			.kind = l->kind,
+			.signal = l->signal,
+			.exit_status = l->exit_status,
+			.worker = l->worker,
+			.detail = l->kind == TARN_FAIL_LOST ? "its results were never stored" : NULL,
+		};
+		int verdict = d->host->task_lost(d->host->host, &l->t->d, &why);
+
+		g_mutex_lock(&d->lock);
+		if (verdict == TARN_RETRY) {
+			l->t->d.attempt++;
+			g_queue_push_head(&d->ready, l->t);
+			dispatch(d);
+		} else {
+			task_unpin_deps(d, l->t);
+			task_free(d, l->t);
+		}
+		g_cond_broadcast(&d->changed);
+		g_mutex_unlock(&d->lock);
+		g_free(l);
+	}
+	g_ptr_array_free(lost, TRUE);
+}
+
+static gpointer progress_main(gpointer data)
+{
+	struct pp_driver *d = data;
+	uint64_t last_work = pp_now_ns();
+
+	while (!atomic_load(&d->stop)) {
+		uint32_t seq = pp_doorbell_seq(&d->ctl->driver_bell);
+		uint64_t now;
+		size_t n;
+		bool lost;
+
+		g_mutex_lock(&d->lock);
+		n = progress_locked(d);
+		now = pp_now_ns();
+		if (now - d->last_reap_ns > 2000000) {
+			watch_workers(d);
+			d->last_reap_ns = now;
+		}
+		lost = d->lost->len > 0;
+		g_mutex_unlock(&d->lock);
+		if (lost)
+			handle_lost(d);
+		if (n || lost) {
+			last_work = now;
+			continue;
+		}
+		if (now - last_work < d->spin_ns) {
+			for (int i = 0; i < 64; i++)
+				pp_cpu_relax();
+			continue;
+		}
+		pp_doorbell_wait(&d->ctl->driver_bell, seq, 5000000);
+	}
+	return NULL;
+}
+
+/* Open and close ---------------------------------------------------------------------- */
+
+static char **read_cmdline(void)
+{
+	gchar *text = NULL;
+	gsize len = 0;
+	GPtrArray *argv = g_ptr_array_new();
+
+	if (g_file_get_contents("/proc/self/cmdline", &text, &len, NULL)) {
+		for (gsize i = 0; i < len;) {
+			g_ptr_array_add(argv, g_strdup(text + i));
+			i += strlen(text + i) + 1;
+		}
+	}
+	if (!argv->len)
+		g_ptr_array_add(argv, g_strdup("tarn-worker"));
+	g_ptr_array_add(argv, NULL);
+	g_free(text);
+	return (char **)g_ptr_array_free(argv, FALSE);
+}
+
+static uint64_t config_u64(const tarn_host_services_t *host, const char *name, uint64_t def)
+{
+	const char *v = host->config_get(host->host, name);
+
+	return v && v[0] ? g_ascii_strtoull(v, NULL, 10) : def;
+}
+
+int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
+		   struct tarn_backend *be)
+{
+	struct pp_driver *d = g_new0(struct pp_driver, 1);
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	const char *alloc = host->config_get(host->host, "SP_MEMORY_ALLOCATOR");
+	Dl_info self;
+	size_t head;
+	int rc = TARN_EIO;
+
+	be->d = d;
+	d->host = host;
+	g_mutex_init(&d->lock);
+	g_cond_init(&d->changed);
+	d->ctl_fd = d->store_fd = -1;
+	d->nworkers = (uint32_t)config_u64(host, "UNIDIST_CPUS", 1);
+	if (d->nworkers < 1 || d->nworkers > PP_MAX_WORKERS) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "procpool runs 1..%d workers; UNIDIST_CPUS is %u",
+			 PP_MAX_WORKERS, d->nworkers);
+		host->set_error(host->host, msg);
+		rc = TARN_ECONFIG;
+		goto fail;
+	}
+	d->inline_max = config_u64(host, "UNIDIST_PROCPOOL_INLINE_MAX", 65536);
+	d->spin_ns = config_u64(host, "UNIDIST_PROCPOOL_SPIN_US", 100) * 1000;
+	d->store_size = config_u64(host, "UNIDIST_PROCPOOL_STORE_SIZE",
+				   pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 2 : 1ull << 30);
+	d->store_size = (d->store_size + 4095) & ~(uint64_t)4095;
+	if (alloc && strcmp(alloc, "system") != 0) {
+		d->preload = allocator_path(alloc);
+		if (!d->preload) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg),
+				 "SP_MEMORY_ALLOCATOR=%s, but lib%s.so.2 is not installed (Debian: apt-get install lib%s%s)",
+				 alloc, alloc, alloc, !strcmp(alloc, "jemalloc") ? "2" : "2.0");
+			host->set_error(host->host, msg);
+			rc = TARN_ECONFIG;
+			goto fail;
+		}
+	}
+	if (!dladdr((const void *)pp_driver_open, &self) || !self.dli_fname) {
+		host->set_error(host->host, "procpool cannot find its own file to give to its workers");
+		goto fail;
+	}
+	d->plugin_path = realpath(self.dli_fname, NULL);
+	if (!d->plugin_path)
+		d->plugin_path = g_strdup(self.dli_fname);
+
+	d->ctl_size = pp_control_size(d->nworkers);
+	d->ctl_fd = memfd_create("tarn-procpool-control", MFD_CLOEXEC);
+	d->store_fd = memfd_create("tarn-procpool-store", MFD_CLOEXEC);
+	if (d->ctl_fd < 0 || d->store_fd < 0 || ftruncate(d->ctl_fd, (off_t)d->ctl_size) != 0 ||
+	    ftruncate(d->store_fd, (off_t)d->store_size) != 0) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "cannot create procpool's shared memory (%s)", g_strerror(errno));
+		host->set_error(host->host, msg);
+		goto fail;
+	}
+	d->ctl = pp_map(d->ctl_fd, d->ctl_size);
+	d->store = pp_map(d->store_fd, d->store_size);
+	d->arena = pp_arena_create(d->store_size, PP_STORE_ALIGN);
+	if (!d->ctl || !d->store || !d->arena) {
+		host->set_error(host->host, "cannot map procpool's shared memory");
+		goto fail;
+	}
+	d->ctl->magic = PP_MAGIC;
+	d->ctl->version = PP_VERSION;
+	d->ctl->nslots = d->nworkers;
+	d->ctl->size = d->ctl_size;
+	pp_doorbell_init(&d->ctl->driver_bell);
+	head = (sizeof(struct pp_control) + d->nworkers * sizeof(struct pp_slot) + 4095) & ~(size_t)4095;
+	for (uint32_t i = 0; i < d->nworkers; i++) {
+		d->ctl->slots[i].in_off = head + 2 * i * pp_ring_size(PP_RING_BYTES);
+		d->ctl->slots[i].out_off = d->ctl->slots[i].in_off + pp_ring_size(PP_RING_BYTES);
+	}
+	d->objs = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, obj_free);
+	d->actors = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, NULL);
+	d->lost = g_ptr_array_new();
+	d->libs = g_ptr_array_new_with_free_func(g_free);
+	/* Views released after shutdown are never unpinned: free them here. */
+	d->views = g_hash_table_new_full(NULL, NULL, g_free, NULL);
+	d->argv = read_cmdline();
+	if (gethostname(d->hostname, sizeof(d->hostname) - 1) != 0)
+		snprintf(d->hostname, sizeof(d->hostname), "localhost");
+	for (uint32_t i = 0; i < d->nworkers; i++) {
+		d->workers[i].inflight = g_hash_table_new(pp_ref_hash, pp_ref_equal);
+		d->workers[i].pins = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, g_free, NULL);
+		if (spawn_worker(d, (int)i) != 0) {
+			host->set_error(host->host, "cannot start procpool's worker processes");
+			goto fail;
+		}
+	}
+	d->progress = g_thread_new("tarn-procpool", progress_main, d);
+	info->role = TARN_ROLE_DRIVER;
+	info->origin = 0;
+	snprintf(info->worker, sizeof(info->worker), "procpool driver");
+	return 0;
+fail:
+	pp_driver_close(be);
+	return rc;
+}
+
+int pp_driver_close(struct tarn_backend *be)
+{
+	struct pp_driver *d = D(be);
+	GHashTableIter it;
+	gpointer k, v;
+	struct ptask *t;
+
+	if (!d)
+		return 0;
+	atomic_store(&d->stop, true);
+	if (d->progress) {
+		pp_doorbell_ring(&d->ctl->driver_bell);
+		g_thread_join(d->progress);
+	}
+	/* Ask every worker to finish, then make sure. */
+	for (uint32_t i = 0; i < d->nworkers; i++)
+		if (d->workers[i].alive)
+			send_to(d, &d->workers[i], M_EXIT, "", 1, NULL, 0, false);
+	for (uint32_t i = 0; i < d->nworkers; i++) {
+		struct pworker *w = &d->workers[i];
+		uint64_t deadline = pp_now_ns() + 2000000000ull;
+
+		if (!w->alive)
+			continue;
+		while (waitpid(w->pid, NULL, WNOHANG) == 0) {
+			if (pp_now_ns() > deadline) {
+				kill(w->pid, SIGKILL);
+				waitpid(w->pid, NULL, 0);
+				break;
+			}
+			g_usleep(1000);
+		}
+		w->alive = false;
+	}
+	for (uint32_t i = 0; i < d->nworkers; i++) {
+		struct pworker *w = &d->workers[i];
+
+		if (w->inflight) {
+			g_hash_table_iter_init(&it, w->inflight);
+			while (g_hash_table_iter_next(&it, &k, &v))
+				task_free(d, v);
+			g_hash_table_destroy(w->inflight);
+		}
+		if (w->pins)
+			g_hash_table_destroy(w->pins);
+	}
+	while ((t = g_queue_pop_head(&d->ready)))
+		task_free(d, t);
+	if (d->actors) {
+		g_hash_table_iter_init(&it, d->actors);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			struct pactor *a = v;
+
+			while ((t = g_queue_pop_head(&a->pending)))
+				if (t->missing == 0 || t->kill)
+					task_free(d, t);
+			g_free(a);
+		}
+		g_hash_table_destroy(d->actors);
+	}
+	if (d->objs) {
+		/* Tasks still waiting for deps hang off their objects: free them once. */
+		GHashTable *seen = g_hash_table_new(NULL, NULL);
+
+		g_hash_table_iter_init(&it, d->objs);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			struct pobj *o = v;
+
+			for (guint i = 0; o->waiters && i < o->waiters->len; i++)
+				if (g_hash_table_add(seen, o->waiters->pdata[i]))
+					task_free(d, o->waiters->pdata[i]);
+		}
+		g_hash_table_destroy(seen);
+		g_hash_table_destroy(d->objs);
+	}
+	if (d->lost) {
+		for (guint i = 0; i < d->lost->len; i++) {
+			struct lost *l = d->lost->pdata[i];
+
+			task_free(d, l->t);
+			g_free(l);
+		}
+		g_ptr_array_free(d->lost, TRUE);
+	}
+	if (d->libs)
+		g_ptr_array_free(d->libs, TRUE);
+	if (d->views)
+		g_hash_table_destroy(d->views);
+	g_free(d->broken);
+	if (d->arena)
+		pp_arena_destroy(d->arena);
+	if (d->ctl)
+		munmap(d->ctl, d->ctl_size);
+	if (d->store)
+		munmap(d->store, d->store_size);
+	if (d->ctl_fd >= 0)
+		close(d->ctl_fd);
+	if (d->store_fd >= 0)
+		close(d->store_fd);
+	g_strfreev(d->argv);
+	g_free(d->preload);
+	free(d->plugin_path);
+	g_cond_clear(&d->changed);
+	g_mutex_clear(&d->lock);
+	g_free(d);
+	be->d = NULL;
+	return 0;
+}
+
+uint32_t pp_driver_nworkers(struct tarn_backend *be)
+{
+	return D(be)->nworkers;
+}
+
+/* ABI calls on the driver ---------------------------------------------------------- */
+
+int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+{
+	struct pp_driver *d = D(be);
+	struct pactor *a = NULL;
+	int rc;
+
+	g_mutex_lock(&d->lock);
+	if (d->broken) {
+		d->host->set_error(d->host->host, d->broken);
+		g_mutex_unlock(&d->lock);
+		return TARN_EWORKER;
+	}
+	if (t->kind == TARN_TASK_ACTOR_CALL) {
+		a = g_hash_table_lookup(d->actors, &t->actor);
+		if (!a || a->killed || a->dead) {
+			g_mutex_unlock(&d->lock);
+			return TARN_EACTOR;
+		}
+	}
+	{
+		struct ptask *p = task_copy(t);
+
+		p->actor = a;
+		rc = submit_locked(d, p);
+	}
+	g_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static int actor_create_locked(struct pp_driver *d, struct ptask *t)
+{
+	struct pactor *a = g_new0(struct pactor, 1);
+	guint *count = g_new0(guint, d->nworkers);
+	GHashTableIter it;
+	gpointer k, v;
+	int best = 0;
+
+	/* Spread actors: the worker with the fewest actors, then the least busy. */
+	g_hash_table_iter_init(&it, d->actors);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct pactor *x = v;
+
+		if (x->slot >= 0 && (uint32_t)x->slot < d->nworkers && !x->dead)
+			count[x->slot]++;
+	}
+	for (uint32_t i = 1; i < d->nworkers; i++)
+		if (count[i] < count[best] ||
+		    (count[i] == count[best] && g_hash_table_size(d->workers[i].inflight) <
+						      g_hash_table_size(d->workers[best].inflight)))
+			best = (int)i;
+	g_free(count);
+	a->id = t->d.actor;
+	a->slot = best;
+	g_queue_init(&a->pending);
+	g_hash_table_replace(d->actors, &a->id, a);
+	t->actor = a;
+	return submit_locked(d, t);
+}
+
+int pp_driver_actor_create(struct tarn_backend *be, const tarn_task_desc_t *ctor)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	g_mutex_lock(&d->lock);
+	rc = actor_create_locked(d, task_copy(ctor));
+	g_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static int actor_kill_locked(struct pp_driver *d, tarn_actor_t id)
+{
+	struct pactor *a = g_hash_table_lookup(d->actors, &id);
+	struct ptask *mark;
+
+	if (!a || a->killed)
+		return TARN_ENOENT;
+	a->killed = true;
+	if (a->dead) {
+		g_hash_table_remove(d->actors, &id);
+		g_free(a);
+		return 0;
+	}
+	mark = g_new0(struct ptask, 1);
+	mark->kill = true;
+	mark->slot = -1;
+	mark->payload_off = PP_INLINE;
+	g_queue_push_tail(&a->pending, mark);
+	actor_pump(d, a);
+	return 0;
+}
+
+int pp_driver_actor_kill(struct tarn_backend *be, tarn_actor_t actor)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	g_mutex_lock(&d->lock);
+	rc = actor_kill_locked(d, actor);
+	g_mutex_unlock(&d->lock);
+	return rc;
+}
+
+int pp_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
+		     uint32_t flags, void **data)
+{
+	struct pp_driver *d = D(be);
+	struct pobj *o;
+	uint64_t off = PP_INLINE;
+	int rc = 0;
+
+	g_mutex_lock(&d->lock);
+	o = obj_find(d, ref);
+	if (o && o->sealed) {
+		rc = TARN_EEXIST;
+		goto out;
+	}
+	if (len > d->inline_max && pp_arena_alloc(d->arena, len, &off) != 0) {
+		rc = TARN_ENOSPC;
+		goto out;
+	}
+	if (!o) {
+		o = obj_new(d, ref);
+		o->holds = 1; /* a put: held by this process */
+	}
+	obj_drop_bytes(d, o);
+	o->off = off;
+	if (off == PP_INLINE)
+		o->bytes = g_try_malloc(len ? len : 1);
+	if (off == PP_INLINE && !o->bytes) {
+		rc = TARN_ENOMEM;
+		goto out;
+	}
+	o->len = len;
+	o->flags = flags;
+	o->made = true;
+	*data = off == PP_INLINE ? (void *)o->bytes : d->store + off;
+out:
+	g_mutex_unlock(&d->lock);
+	return rc;
+}
+
+int pp_driver_seal(struct tarn_backend *be, tarn_ref_t ref)
+{
+	struct pp_driver *d = D(be);
+	struct pobj *o;
+	int rc = 0;
+
+	g_mutex_lock(&d->lock);
+	o = obj_find(d, ref);
+	if (!o)
+		rc = TARN_ENOENT;
+	else if (o->sealed)
+		rc = TARN_EEXIST;
+	else if (!o->made)
+		rc = TARN_EINVAL;
+	else
+		seal_locked(d, o);
+	if (rc == 0)
+		dispatch(d);
+	g_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static gint64 deadline_of(double timeout)
+{
+	return timeout < 0 ? -1 : g_get_monotonic_time() + (gint64)(timeout * 1e6);
+}
+
+int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+		    tarn_obj_view_t *view)
+{
+	struct pp_driver *d = D(be);
+	gint64 deadline = deadline_of(timeout);
+	struct pobj *o;
+
+	uint64_t spin_until = pp_now_ns() + d->spin_ns;
+
+	g_mutex_lock(&d->lock);
+	for (;;) {
+		o = obj_find(d, ref);
+		if (!o || (o->sealed && !o->holds)) {
+			g_mutex_unlock(&d->lock);
+			return TARN_ENOENT;
+		}
+		if (o->sealed)
+			break;
+		/* Help: drain completions here rather than wait for the thread. */
+		progress_locked(d);
+		if (o != obj_find(d, ref) || o->sealed)
+			continue;
+		if (timeout == 0 || (deadline >= 0 && g_get_monotonic_time() >= deadline)) {
+			g_mutex_unlock(&d->lock);
+			return TARN_ETIMEDOUT;
+		}
+		/*
+		 * A hot worker answers in microseconds: poll the rings for a
+		 * while (without the lock between polls) before sleeping, which
+		 * would add a wakeup of tens of microseconds.
+		 */
+		if (pp_now_ns() < spin_until) {
+			g_mutex_unlock(&d->lock);
+			for (int i = 0; i < 32; i++)
+				pp_cpu_relax();
+			g_mutex_lock(&d->lock);
+			continue;
+		}
+		{
+			gint64 until = g_get_monotonic_time() + 1000;
+
+			if (deadline >= 0 && deadline < until)
+				until = deadline;
+			g_cond_wait_until(&d->changed, &d->lock, until);
+		}
+	}
+	o->pins++;
+	view->data = obj_data(d, o);
+	view->len = o->len;
+	view->flags = o->flags;
+	view->token = g_memdup2(&o->ref, sizeof(o->ref));
+	g_hash_table_add(d->views, view->token);
+	g_mutex_unlock(&d->lock);
+	return 0;
+}
+
+void pp_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
+{
+	struct pp_driver *d = D(be);
+	struct pobj *o;
+
+	if (!view->token)
+		return;
+	g_mutex_lock(&d->lock);
+	o = obj_find(d, *(tarn_ref_t *)view->token);
+	if (o && o->pins) {
+		o->pins--;
+		obj_maybe_free(d, o);
+	}
+	g_hash_table_remove(d->views, view->token); /* frees it */
+	g_mutex_unlock(&d->lock);
+	view->token = NULL;
+}
+
+int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+		   size_t num_returns, double timeout, bool *ready)
+{
+	struct pp_driver *d = D(be);
+	gint64 deadline = deadline_of(timeout);
+	size_t count;
+
+	g_mutex_lock(&d->lock);
+	for (;;) {
+		count = 0;
+		progress_locked(d);
+		for (size_t i = 0; i < n; i++) {
+			struct pobj *o = obj_find(d, refs[i]);
+
+			if (!o) {
+				g_mutex_unlock(&d->lock);
+				return TARN_ENOENT;
+			}
+			ready[i] = o->sealed;
+			count += o->sealed;
+		}
+		if (count >= num_returns || timeout == 0 ||
+		    (deadline >= 0 && g_get_monotonic_time() >= deadline))
+			break;
+		{
+			gint64 until = g_get_monotonic_time() + 1000;
+
+			if (deadline >= 0 && deadline < until)
+				until = deadline;
+			g_cond_wait_until(&d->changed, &d->lock, until);
+		}
+	}
+	g_mutex_unlock(&d->lock);
+	return (int)count;
+}
+
+int pp_driver_release(struct tarn_backend *be, tarn_ref_t ref)
+{
+	struct pp_driver *d = D(be);
+	struct pobj *o;
+	int rc = 0;
+
+	g_mutex_lock(&d->lock);
+	o = obj_find(d, ref);
+	if (!o || !o->holds) {
+		rc = TARN_ENOENT;
+	} else {
+		o->holds--;
+		obj_maybe_free(d, o);
+	}
+	g_mutex_unlock(&d->lock);
+	return rc;
+}
+
+int pp_driver_load_library(struct tarn_backend *be, const char *path)
+{
+	struct pp_driver *d = D(be);
+
+	g_mutex_lock(&d->lock);
+	g_ptr_array_add(d->libs, g_strdup(path));
+	load_everywhere(d, path, -1);
+	g_mutex_unlock(&d->lock);
+	return 0;
+}

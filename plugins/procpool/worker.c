@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procpool's worker half: a process that runs tasks the driver sends, and
+ * asks the driver, by message, for whatever else it needs (store blocks,
+ * objects, submissions of nested tasks).
+ *
+ * A task blocked inside tarn_get() or tarn_wait() keeps its worker useful:
+ * while it waits, the worker runs other tasks already queued for it (never
+ * calls of an actor, whose order must hold), so tasks that wait on tasks
+ * cannot deadlock the pool even when every worker is blocked.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pp.h"
+
+/* A message taken off the ring while waiting for a reply. */
+struct wmsg {
+	uint32_t type;
+	size_t len;
+	unsigned char data[];
+};
+
+/* A created, unsealed object of this process. */
+struct wobj {
+	tarn_ref_t ref;
+	unsigned char *buf; /* inline: private bytes; store: NULL */
+	uint64_t off;       /* PP_INLINE or the store block */
+	uint64_t len;
+	uint32_t flags;
+};
+
+/* The dependencies of a running task (innermost first on the stack). */
+struct wtask {
+	struct wmsg *msg;
+	uint32_t ndeps;
+	struct m_obj *deps;         /* copies */
+	const unsigned char **data; /* each dep's bytes */
+	struct wtask *outer;
+};
+
+/* A view handed out by a fetch that went to the driver. */
+struct wpin {
+	tarn_ref_t ref;
+	unsigned char *copy; /* inline bytes, or NULL */
+};
+
+struct pp_worker {
+	const tarn_host_services_t *host;
+	struct pp_control *ctl;
+	size_t ctl_size;
+	struct pp_slot *sh;
+	struct pp_ring *in, *out;
+	unsigned char *store;
+	uint64_t store_size;
+	int slot;
+	uint32_t nworkers;
+	uint64_t inline_max;
+	uint64_t spin_ns;
+	pid_t driver;
+	GMutex lock;        /* both rings and the tables below */
+	GQueue queue;       /* struct wmsg not yet handled */
+	GHashTable *replies; /* req -> struct wmsg */
+	GHashTable *created; /* ref -> struct wobj */
+	uint64_t next_req;
+	struct wtask *cur;
+	GThread *loop_thread;
+	int depth;
+	bool exit;
+};
+
+static struct pp_worker *W(struct tarn_backend *be)
+{
+	return be->w;
+}
+
+static void send_driver(struct pp_worker *w, uint32_t type, const void *a, size_t alen,
+			const void *b, size_t blen)
+{
+	g_mutex_lock(&w->lock);
+	pp_send(w->out, &w->ctl->driver_bell, type, a, alen, b, blen);
+	g_mutex_unlock(&w->lock);
+}
+
+/* Take every message off the ring: replies to their table, the rest queued. */
+static void pull_locked(struct pp_worker *w)
+{
+	const unsigned char *p;
+	uint32_t type;
+	size_t len;
+
+	while ((p = pp_ring_peek(w->in, &type, &len))) {
+		struct wmsg *m = g_malloc(sizeof(*m) + len);
+
+		m->type = type;
+		m->len = len;
+		memcpy(m->data, p, len);
+		pp_ring_consume(w->in);
+		if (type == M_FETCH_REPLY || type == M_ALLOC_REPLY || type == M_WAIT_REPLY) {
+			uint64_t req;
+
+			memcpy(&req, m->data, sizeof(req));
+			g_hash_table_replace(w->replies, g_memdup2(&req, sizeof(req)), m);
+		} else {
+			g_queue_push_tail(&w->queue, m);
+		}
+	}
+}
+
+static void driver_gone_check(struct pp_worker *w)
+{
+	if (getppid() != w->driver)
+		_exit(1); /* the driver died: nothing to work for */
+}
+
+static void handle(struct pp_worker *w, struct wmsg *m);
+
+/*
+ * Wait for the reply to @req, running queued plain tasks meanwhile when this
+ * is the worker's own thread. NULL on timeout (@deadline_ns < 0: none).
+ */
+static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadline_ns)
+{
+	uint64_t idle_since = pp_now_ns();
+
+	for (;;) {
+		uint32_t seq = pp_doorbell_seq(&w->sh->bell);
+		struct wmsg *run = NULL;
+
+		g_mutex_lock(&w->lock);
+		pull_locked(w);
+		{
+			gpointer key = NULL, val = NULL;
+
+			if (g_hash_table_steal_extended(w->replies, &req, &key, &val)) {
+				g_mutex_unlock(&w->lock);
+				g_free(key);
+				return val;
+			}
+		}
+		/*
+		 * Frames that wait only on their descendants (fork-join) cannot
+		 * deadlock when run nested in any order; the bound only keeps
+		 * the C stack (a few KiB a frame) well inside its 8 MiB.
+		 */
+		if (g_thread_self() == w->loop_thread && w->depth < PP_MAX_NESTING) {
+			for (GList *l = w->queue.head; l; l = l->next) {
+				struct wmsg *q = l->data;
+				struct m_task t;
+
+				if (q->type != M_TASK)
+					continue;
+				memcpy(&t, q->data, sizeof(t));
+				if (t.kind != TARN_TASK_PLAIN)
+					continue;
+				run = q;
+				g_queue_delete_link(&w->queue, l);
+				break;
+			}
+		}
+		g_mutex_unlock(&w->lock);
+		if (run) {
+			handle(w, run);
+			idle_since = pp_now_ns();
+			continue;
+		}
+		if (deadline_ns >= 0 && (int64_t)pp_now_ns() >= deadline_ns)
+			return NULL;
+		if (pp_now_ns() - idle_since < w->spin_ns)
+			continue;
+		driver_gone_check(w);
+		pp_doorbell_wait(&w->sh->bell, seq, 1000000);
+	}
+}
+
+/* Running tasks -------------------------------------------------------------- */
+
+static void run_task(struct pp_worker *w, struct wmsg *msg)
+{
+	const unsigned char *p = msg->data;
+	struct wtask wt = {.msg = msg, .outer = w->cur};
+	tarn_ref_t saved_origin_seq[1];
+	uint64_t saved_since;
+	struct m_task t;
+	struct m_done done;
+	const void *payload;
+
+	memcpy(&t, p, sizeof(t));
+	p += sizeof(t);
+	wt.ndeps = t.ndeps;
+	wt.deps = g_new(struct m_obj, t.ndeps ? t.ndeps : 1);
+	wt.data = g_new(const unsigned char *, t.ndeps ? t.ndeps : 1);
+	for (uint32_t i = 0; i < t.ndeps; i++) {
+		memcpy(&wt.deps[i], p, sizeof(struct m_obj));
+		p += sizeof(struct m_obj);
+		if (wt.deps[i].status == 0 && wt.deps[i].off == PP_INLINE) {
+			wt.data[i] = p;
+			p += pp_pad8(wt.deps[i].len);
+		} else {
+			wt.data[i] = wt.deps[i].status == 0 ? w->store + wt.deps[i].off : NULL;
+		}
+	}
+	payload = t.payload_off == PP_INLINE ? (const void *)p : (const void *)(w->store + t.payload_off);
+
+	/* What runs now, for the driver's crash and timeout handling. */
+	saved_origin_seq[0].origin = atomic_load(&w->sh->run_origin);
+	saved_origin_seq[0].seq = atomic_load(&w->sh->run_seq);
+	saved_since = atomic_load(&w->sh->run_since_ns);
+	atomic_store(&w->sh->run_since_ns, pp_now_ns());
+	atomic_store(&w->sh->run_origin, t.id.origin);
+	atomic_store(&w->sh->run_seq, t.id.seq);
+
+	w->cur = &wt;
+	w->depth++;
+	memset(&done, 0, sizeof(done));
+	done.id = t.id;
+	done.report.size = sizeof(done.report);
+	w->host->run_task(w->host->host, payload, t.payload_len, t.attempt, &done.report);
+	w->depth--;
+	w->cur = wt.outer;
+
+	atomic_store(&w->sh->run_seq, saved_origin_seq[0].seq);
+	atomic_store(&w->sh->run_origin, saved_origin_seq[0].origin);
+	atomic_store(&w->sh->run_since_ns, saved_since);
+	send_driver(w, M_DONE, &done, sizeof(done), NULL, 0);
+	g_free(wt.deps);
+	g_free(wt.data);
+}
+
+static void handle(struct pp_worker *w, struct wmsg *m)
+{
+	switch (m->type) {
+	case M_TASK:
+		run_task(w, m);
+		break;
+	case M_KILL_ACTOR: {
+		tarn_actor_t a;
+
+		memcpy(&a, m->data, sizeof(a));
+		w->host->actor_destroy(w->host->host, a);
+		break;
+	}
+	case M_LOAD: {
+		const char *path = (const char *)m->data;
+
+		/* Its constructors register its tasks in this process. */
+		if (!dlopen(path, RTLD_NOW | RTLD_LOCAL))
+			pp_log(w->host, TARN_LOG_ERROR, "worker %d cannot load %s: %s", w->slot, path,
+			       dlerror());
+		break;
+	}
+	case M_EXIT:
+		w->exit = true;
+		break;
+	default:
+		pp_log(w->host, TARN_LOG_ERROR, "worker %d got unknown message %u", w->slot, m->type);
+		break;
+	}
+	g_free(m);
+}
+
+int pp_worker_loop(struct tarn_backend *be)
+{
+	struct pp_worker *w = W(be);
+	uint64_t idle_since = pp_now_ns();
+
+	w->loop_thread = g_thread_self();
+	atomic_store(&w->sh->ready, 1);
+	while (!w->exit) {
+		uint32_t seq = pp_doorbell_seq(&w->sh->bell);
+		struct wmsg *m;
+
+		g_mutex_lock(&w->lock);
+		pull_locked(w);
+		m = g_queue_pop_head(&w->queue);
+		/* A late reply nobody waits for any more: give back its pin. */
+		if (!m && g_hash_table_size(w->replies)) {
+			GHashTableIter it;
+			gpointer k, v;
+
+			g_hash_table_iter_init(&it, w->replies);
+			while (g_hash_table_iter_next(&it, &k, &v)) {
+				struct wmsg *r = v;
+
+				if (r->type == M_FETCH_REPLY) {
+					struct m_fetch_reply fr;
+
+					memcpy(&fr, r->data, sizeof(fr));
+					if (fr.obj.status == 0)
+						pp_send(w->out, &w->ctl->driver_bell, M_UNPIN, &fr.obj.ref,
+							sizeof(fr.obj.ref), NULL, 0);
+				}
+				g_free(r);
+				g_hash_table_iter_remove(&it);
+			}
+		}
+		g_mutex_unlock(&w->lock);
+		if (m) {
+			handle(w, m);
+			idle_since = pp_now_ns();
+			continue;
+		}
+		if (pp_now_ns() - idle_since < w->spin_ns) {
+			for (int i = 0; i < 64; i++)
+				pp_cpu_relax();
+			continue;
+		}
+		driver_gone_check(w);
+		pp_doorbell_wait(&w->sh->bell, seq, 100000000);
+	}
+	return 0;
+}
+
+/* Open and close -------------------------------------------------------------- */
+
+static void bind_numa(struct pp_worker *w)
+{
+	char path[96], *text = NULL;
+	int nodes = 0;
+	cpu_set_t set;
+
+	while (nodes < 1024) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", nodes);
+		if (!g_file_test(path, G_FILE_TEST_IS_DIR))
+			break;
+		nodes++;
+	}
+	if (!nodes)
+		return;
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", w->slot % nodes);
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return;
+	CPU_ZERO(&set);
+	{
+		char **ranges = g_strsplit(g_strstrip(text), ",", -1);
+
+		for (char **it = ranges; *it; it++) {
+			int lo, hi;
+
+			if (sscanf(*it, "%d-%d", &lo, &hi) != 2) {
+				if (sscanf(*it, "%d", &lo) != 1)
+					continue;
+				hi = lo;
+			}
+			for (int c = lo; c <= hi && c < CPU_SETSIZE; c++)
+				CPU_SET(c, &set);
+		}
+		g_strfreev(ranges);
+	}
+	g_free(text);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		pp_log(w->host, TARN_LOG_WARNING, "worker %d: cannot bind to NUMA node %d: %s", w->slot,
+		       w->slot % nodes, g_strerror(errno));
+	{
+		/* MPOL_PREFERRED to the node: its memory first, others when full. */
+		unsigned long mask = 1ul << (w->slot % nodes);
+
+		if (w->slot % nodes < (int)(8 * sizeof(mask)))
+			syscall(SYS_set_mempolicy, 1 /* MPOL_PREFERRED */, &mask, 8 * sizeof(mask));
+	}
+}
+
+int pp_worker_open(const tarn_host_services_t *host, tarn_open_info_t *info,
+		   struct tarn_backend *be, const char *env)
+{
+	struct pp_worker *w = g_new0(struct pp_worker, 1);
+	int ctl_fd, store_fd, pid;
+	guint64 origin;
+	const char *numa = host->config_get(host->host, "SP_BIND_NUMA_NODE");
+
+	be->w = w;
+	w->host = host;
+	if (sscanf(env, "%d,%" G_GUINT64_FORMAT ",%d,%d,%d,%u,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
+			",%" G_GUINT64_FORMAT,
+		   &w->slot, &origin, &ctl_fd, &store_fd, &pid, &w->nworkers, &w->inline_max,
+		   &w->spin_ns, &w->store_size) != 9) {
+		host->set_error(host->host, "malformed " PP_ENV " in the environment");
+		g_free(w);
+		return TARN_EPROTO;
+	}
+	w->driver = pid;
+	/* Die with the driver, even when it is SIGKILLed. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	driver_gone_check(w);
+	{
+		struct pp_control head;
+
+		if (pread(ctl_fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head) || head.magic != PP_MAGIC ||
+		    head.version != PP_VERSION) {
+			host->set_error(host->host, "procpool's shared memory is not what this worker expects");
+			g_free(w);
+			return TARN_EPROTO;
+		}
+		w->ctl_size = head.size;
+	}
+	w->ctl = pp_map(ctl_fd, w->ctl_size);
+	w->store = pp_map(store_fd, w->store_size);
+	close(ctl_fd);
+	close(store_fd);
+	if (!w->ctl || !w->store) {
+		host->set_error(host->host, "a procpool worker cannot map the shared memory");
+		g_free(w);
+		return TARN_EIO;
+	}
+	w->sh = &w->ctl->slots[w->slot];
+	w->in = pp_ring_at(w->ctl, w->sh->in_off);
+	w->out = pp_ring_at(w->ctl, w->sh->out_off);
+	g_mutex_init(&w->lock);
+	g_queue_init(&w->queue);
+	w->replies = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	w->created = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, NULL);
+	/* A program this worker starts is not a worker. */
+	g_unsetenv(PP_ENV);
+	g_unsetenv("TARN_WORKER");
+	if (numa && !strcmp(numa, "true"))
+		bind_numa(w);
+	info->role = TARN_ROLE_WORKER;
+	info->origin = origin;
+	snprintf(info->worker, sizeof(info->worker), "worker %d", w->slot);
+	return 0;
+}
+
+int pp_worker_close(struct tarn_backend *be)
+{
+	struct pp_worker *w = W(be);
+	struct wmsg *m;
+	GHashTableIter it;
+	gpointer k, v;
+
+	while ((m = g_queue_pop_head(&w->queue)))
+		g_free(m);
+	g_hash_table_iter_init(&it, w->replies);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		g_free(v);
+	g_hash_table_destroy(w->replies);
+	g_hash_table_iter_init(&it, w->created);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct wobj *o = v;
+
+		g_free(o->buf);
+		g_free(o);
+	}
+	g_hash_table_destroy(w->created);
+	munmap(w->ctl, w->ctl_size);
+	munmap(w->store, w->store_size);
+	g_mutex_clear(&w->lock);
+	g_free(w);
+	be->w = NULL;
+	return 0;
+}
+
+uint32_t pp_worker_nworkers(struct tarn_backend *be)
+{
+	return W(be)->nworkers;
+}
+
+/* ABI calls inside a worker ---------------------------------------------------------- */
+
+int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
+		     uint32_t flags, void **data)
+{
+	struct pp_worker *w = W(be);
+	struct wobj *o = g_new0(struct wobj, 1), *old;
+
+	o->ref = ref;
+	o->len = len;
+	o->flags = flags;
+	o->off = PP_INLINE;
+	if (len <= w->inline_max) {
+		/* Padded: the message carries whole 8-byte words. */
+		o->buf = g_try_malloc0(pp_pad8(len) ? pp_pad8(len) : 8);
+		if (!o->buf) {
+			g_free(o);
+			return TARN_ENOMEM;
+		}
+		*data = o->buf;
+	} else {
+		struct m_req r = {.req = 0, .ref = ref, .len = len, .flags = flags};
+		struct m_alloc_reply rep;
+		struct wmsg *m;
+
+		g_mutex_lock(&w->lock);
+		r.req = ++w->next_req;
+		g_mutex_unlock(&w->lock);
+		send_driver(w, M_ALLOC, &r, sizeof(r), NULL, 0);
+		m = await_reply(w, r.req, -1);
+		memcpy(&rep, m->data, sizeof(rep));
+		g_free(m);
+		if (rep.status) {
+			g_free(o);
+			return rep.status;
+		}
+		o->off = rep.off;
+		*data = w->store + rep.off;
+	}
+	g_mutex_lock(&w->lock);
+	old = g_hash_table_lookup(w->created, &ref);
+	g_hash_table_replace(w->created, &o->ref, o);
+	g_mutex_unlock(&w->lock);
+	if (old) {
+		g_free(old->buf);
+		g_free(old);
+	}
+	return 0;
+}
+
+int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
+{
+	struct pp_worker *w = W(be);
+	struct wobj *o;
+	struct m_obj m;
+
+	g_mutex_lock(&w->lock);
+	o = g_hash_table_lookup(w->created, &ref);
+	if (o)
+		g_hash_table_steal(w->created, &ref);
+	g_mutex_unlock(&w->lock);
+	if (!o)
+		return TARN_ENOENT;
+	memset(&m, 0, sizeof(m));
+	m.ref = ref;
+	m.flags = o->flags;
+	m.len = o->len;
+	m.off = o->off;
+	send_driver(w, M_SEAL, &m, sizeof(m), o->buf, o->off == PP_INLINE ? pp_pad8(o->len) : 0);
+	g_free(o->buf);
+	g_free(o);
+	return 0;
+}
+
+int pp_worker_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+		    tarn_obj_view_t *view)
+{
+	struct pp_worker *w = W(be);
+	struct m_req r;
+	struct m_fetch_reply rep;
+	struct wpin *pin;
+	struct wmsg *m;
+
+	/* The running tasks' dependencies came with them: no round trip. */
+	for (struct wtask *t = w->cur; t; t = t->outer)
+		for (uint32_t i = 0; i < t->ndeps; i++)
+			if (pp_ref_equal(&t->deps[i].ref, &ref)) {
+				if (t->deps[i].status)
+					return t->deps[i].status;
+				view->data = t->data[i];
+				view->len = t->deps[i].len;
+				view->flags = t->deps[i].flags;
+				view->token = NULL;
+				return 0;
+			}
+	memset(&r, 0, sizeof(r));
+	r.ref = ref;
+	r.timeout = timeout;
+	g_mutex_lock(&w->lock);
+	r.req = ++w->next_req;
+	g_mutex_unlock(&w->lock);
+	send_driver(w, M_FETCH, &r, sizeof(r), NULL, 0);
+	m = await_reply(w, r.req, timeout < 0 ? -1 : (int64_t)(pp_now_ns() + timeout * 1e9));
+	if (!m)
+		return TARN_ETIMEDOUT; /* a late reply is unpinned by the loop */
+	memcpy(&rep, m->data, sizeof(rep));
+	if (rep.obj.status) {
+		g_free(m);
+		return rep.obj.status;
+	}
+	pin = g_new0(struct wpin, 1);
+	pin->ref = ref;
+	if (rep.obj.off == PP_INLINE) {
+		pin->copy = g_memdup2(m->data + sizeof(rep), rep.obj.len ? rep.obj.len : 1);
+		view->data = pin->copy;
+	} else {
+		view->data = w->store + rep.obj.off;
+	}
+	view->len = rep.obj.len;
+	view->flags = rep.obj.flags;
+	view->token = pin;
+	g_free(m);
+	return 0;
+}
+
+void pp_worker_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
+{
+	struct pp_worker *w = W(be);
+	struct wpin *pin = view->token;
+
+	if (!pin)
+		return; /* a dependency: the driver pins those for the task */
+	send_driver(w, M_UNPIN, &pin->ref, sizeof(pin->ref), NULL, 0);
+	g_free(pin->copy);
+	g_free(pin);
+	view->token = NULL;
+}
+
+int pp_worker_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+		   size_t num_returns, double timeout, bool *ready)
+{
+	struct pp_worker *w = W(be);
+	int64_t deadline = timeout < 0 ? -1 : (int64_t)(pp_now_ns() + timeout * 1e9);
+	uint64_t pause_ns = 50000;
+
+	for (;;) {
+		struct m_wait q = {.n = n};
+		struct m_wait_reply rep;
+		struct wmsg *m;
+
+		g_mutex_lock(&w->lock);
+		q.req = ++w->next_req;
+		g_mutex_unlock(&w->lock);
+		send_driver(w, M_WAIT, &q, sizeof(q), refs, n * sizeof(tarn_ref_t));
+		m = await_reply(w, q.req, -1);
+		memcpy(&rep, m->data, sizeof(rep));
+		for (size_t i = 0; i < n; i++)
+			ready[i] = m->data[sizeof(rep) + i] != 0;
+		g_free(m);
+		if (rep.status)
+			return rep.status;
+		if (rep.count >= num_returns || timeout == 0 ||
+		    (deadline >= 0 && (int64_t)pp_now_ns() >= deadline))
+			return (int)rep.count;
+		/* Poll again soon; meanwhile await_reply ran queued tasks. */
+		g_usleep(pause_ns / 1000);
+		if (pause_ns < 2000000)
+			pause_ns *= 2;
+	}
+}
+
+int pp_worker_release(struct tarn_backend *be, tarn_ref_t ref)
+{
+	send_driver(W(be), M_RELEASE, &ref, sizeof(ref), NULL, 0);
+	return 0;
+}
+
+int pp_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+{
+	struct pp_worker *w = W(be);
+	size_t name_len = strlen(t->name), len;
+	struct m_submit m;
+	unsigned char *buf, *p;
+
+	memset(&m, 0, sizeof(m));
+	m.id = t->id;
+	m.actor = t->actor;
+	m.kind = t->kind;
+	m.max_retries = t->max_retries;
+	m.retry_on_error = t->retry_on_error;
+	m.ndeps = (uint32_t)t->num_deps;
+	m.nreturns = (uint32_t)t->num_returns;
+	m.name_len = (uint32_t)name_len;
+	m.timeout = t->timeout;
+	m.num_cpus = t->num_cpus;
+	m.num_gpus = t->num_gpus;
+	m.memory = t->memory;
+	m.payload_len = t->payload_len;
+	len = sizeof(m) + (t->num_deps + t->num_returns) * sizeof(tarn_ref_t) + pp_pad8(name_len) +
+	      t->payload_len;
+	if (len > pp_ring_max_message(w->out))
+		return TARN_ENOTSUP; /* arguments this large: pass them as refs */
+	buf = g_malloc0(len);
+	p = buf;
+	memcpy(p, &m, sizeof(m));
+	p += sizeof(m);
+	memcpy(p, t->deps, t->num_deps * sizeof(tarn_ref_t));
+	p += t->num_deps * sizeof(tarn_ref_t);
+	memcpy(p, t->returns, t->num_returns * sizeof(tarn_ref_t));
+	p += t->num_returns * sizeof(tarn_ref_t);
+	memcpy(p, t->name, name_len);
+	p += pp_pad8(name_len);
+	memcpy(p, t->payload, t->payload_len);
+	send_driver(w, M_SUBMIT, buf, len, NULL, 0);
+	g_free(buf);
+	return 0;
+}
+
+int pp_worker_actor_kill(struct tarn_backend *be, tarn_actor_t actor)
+{
+	send_driver(W(be), M_ACTOR_KILL_REQ, &actor, sizeof(actor), NULL, 0);
+	return 0;
+}
+
+int pp_worker_load_library(struct tarn_backend *be, const char *path)
+{
+	send_driver(W(be), M_LOAD_REQ, path, strlen(path) + 1, NULL, 0);
+	return 0;
+}

@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procpool-specific behaviour: workers that die, time limits, the shared
+ * store's limits and zero-copy, the workers' environment, and cleanup when
+ * the driver is killed. The semantics every backend shares are in the
+ * conformance suite, which runs on procpool too.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <tarn/tarn.h>
+
+/* Tasks -------------------------------------------------------------------- */
+
+/* Killed by SIGKILL on its first attempt, then returns 42. */
+TARN_TASK(die_once)
+{
+	if (tarn_task_attempt(ctx) == 1)
+		raise(SIGKILL);
+	return tarn_task_return_i64(ctx, 0, 42);
+}
+
+TARN_TASK(segfault_always)
+{
+	raise(SIGSEGV);
+	return 0;
+}
+
+TARN_TASK(nap_ms)
+{
+	int64_t ms;
+
+	if (tarn_task_arg_i64(ctx, 0, &ms))
+		return -1;
+	g_usleep((gulong)ms * 1000);
+	return tarn_task_return_i64(ctx, 0, ms);
+}
+
+/* Naps 100 ms, then says which process it ran in. */
+TARN_TASK(nap_pid)
+{
+	g_usleep(100000);
+	return tarn_task_return_i64(ctx, 0, getpid());
+}
+
+TARN_TASK(my_pid)
+{
+	return tarn_task_return_i64(ctx, 0, getpid());
+}
+
+/* The calling process's memory policy mode (get_mempolicy). */
+TARN_TASK(mempolicy)
+{
+	int mode = -1;
+	unsigned long mask = 0;
+
+	if (syscall(SYS_get_mempolicy, &mode, &mask, 8 * sizeof(mask), NULL, 0) != 0)
+		return tarn_task_fail(ctx, "get_mempolicy failed");
+	return tarn_task_return_i64(ctx, 0, mode);
+}
+
+/* Whether @addr lies in a mapping of this process whose name contains @what. */
+static bool address_in(const void *addr, const char *what)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool in = false;
+
+	if (!f)
+		return false;
+	while (!in && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && (unsigned long)addr >= lo &&
+		    (unsigned long)addr < hi && strstr(line, what))
+			in = true;
+	}
+	fclose(f);
+	return in;
+}
+
+/* 1 when argument 0 is read in place from the shared store. */
+TARN_TASK(arg_in_store)
+{
+	const void *p;
+	size_t n;
+
+	if (tarn_task_arg(ctx, 0, &p, &n))
+		return -1;
+	return tarn_task_return_i64(ctx, 0, address_in(p, "tarn-procpool-store"));
+}
+
+/* A result written straight into the store. */
+TARN_TASK(make_block)
+{
+	int64_t n;
+	void *p;
+
+	if (tarn_task_arg_i64(ctx, 0, &n) || tarn_task_return_alloc(ctx, 0, (size_t)n, &p))
+		return -1;
+	memset(p, 0x5a, (size_t)n);
+	return 0;
+}
+
+/* Submits a child and waits for it inside the task. */
+TARN_TASK(wait_child)
+{
+	tarn_arg_t a = tarn_arg_i64(20);
+	tarn_ref_t r;
+	int64_t v;
+
+	if (tarn_remote("nap_ms", &a, 1, NULL, &r) || tarn_get_i64(r, TARN_FOREVER, &v))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	tarn_ref_release(r);
+	return tarn_task_return_i64(ctx, 0, v + 1);
+}
+
+/* Helpers ---------------------------------------------------------------------- */
+
+static void start(const char *workers)
+{
+	cr_assert_eq(tarn_config_set("UNIDIST_BACKEND", "procpool"), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_config_set("UNIDIST_CPUS", workers), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_init(NULL), 0, "tarn_init: %s", tarn_last_error());
+	cr_assert_str_eq(tarn_backend_name(), "procpool");
+}
+
+static tarn_ref_t call(const char *name, tarn_arg_t *args, size_t n, const tarn_task_opts_t *o)
+{
+	tarn_ref_t r;
+
+	cr_assert_eq(tarn_remote(name, args, n, o, &r), 0, "%s: %s", name, tarn_last_error());
+	return r;
+}
+
+/* Processes whose parent is @ppid. */
+static GArray *children_of(pid_t ppid)
+{
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(pid_t));
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char path[64], *text = NULL, *close_paren;
+		int pid = atoi(e->d_name), pp = 0;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (!g_file_get_contents(path, &text, NULL, NULL))
+			continue;
+		close_paren = strrchr(text, ')');
+		if (close_paren && sscanf(close_paren + 2, "%*c %d", &pp) == 1 && pp == ppid) {
+			pid_t p = pid;
+
+			g_array_append_val(out, p);
+		}
+		g_free(text);
+	}
+	if (d)
+		closedir(d);
+	return out;
+}
+
+/* Entries of /dev/shm, other than Criterion's own sandbox maps (bxfi_*). */
+static int count_shm(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += strncmp(e->d_name, "bxfi", 4) != 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Faults ------------------------------------------------------------------------- */
+
+Test(faults, killed_worker_is_replaced_and_task_retried, .timeout = 300)
+{
+	int64_t v = 0;
+
+	start("2");
+	cr_assert_eq(tarn_get_i64(call("die_once", NULL, 0, NULL), 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(v, 42, "the retry's result");
+	/* The pool is whole again: both workers answer. */
+	for (int i = 0; i < 20; i++)
+		cr_assert_eq(tarn_get_i64(call("my_pid", NULL, 0, NULL), 30, &v), 0);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+Test(faults, crash_on_every_attempt_names_signal_and_attempts, .timeout = 300)
+{
+	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;
+	int64_t v;
+	const char *msg;
+
+	start("2");
+	o.max_retries = 2;
+	cr_assert_eq(tarn_get_i64(call("segfault_always", NULL, 0, &o), 30, &v), TARN_ETASK);
+	msg = tarn_last_error();
+	cr_assert(strstr(msg, "segfault_always"), "%s", msg);
+	cr_assert(strstr(msg, "attempt 3 of 3"), "%s", msg);
+	cr_assert(strstr(msg, "signal 11"), "%s", msg);
+	cr_assert(strstr(msg, "worker "), "%s", msg);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+Test(faults, task_past_its_limit_is_stopped, .timeout = 300)
+{
+	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;
+	tarn_arg_t a = tarn_arg_i64(20000);
+	gint64 t0;
+	int64_t v;
+	const char *msg;
+
+	start("2");
+	o.timeout = 0.3;
+	t0 = g_get_monotonic_time();
+	cr_assert_eq(tarn_get_i64(call("nap_ms", &a, 1, &o), 30, &v), TARN_ETASK);
+	msg = tarn_last_error();
+	cr_assert(strstr(msg, "timed out"), "%s", msg);
+	/* Stopped, not waited for: far less than the 20 s it would sleep. */
+	cr_assert_lt(g_get_monotonic_time() - t0, 10 * G_USEC_PER_SEC);
+	a = tarn_arg_i64(1);
+	cr_assert_eq(tarn_get_i64(call("nap_ms", &a, 1, NULL), 30, &v), 0, "the pool still works");
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/* The child: start procpool, report the driver pid, then wait to be killed. */
+static void driver_child(int fd)
+{
+	int64_t v;
+	pid_t me = getpid();
+
+	if (tarn_config_set("UNIDIST_BACKEND", "procpool") || tarn_config_set("UNIDIST_CPUS", "2") ||
+	    tarn_init(NULL))
+		_exit(2);
+	/* Make sure the workers are up and running before reporting. */
+	for (int i = 0; i < 4; i++) {
+		tarn_ref_t r;
+
+		if (tarn_remote("my_pid", NULL, 0, NULL, &r) || tarn_get_i64(r, 30, &v))
+			_exit(3);
+	}
+	if (write(fd, &me, sizeof(me)) != sizeof(me))
+		_exit(4);
+	for (;;)
+		pause();
+}
+
+Test(faults, driver_sigkill_leaves_no_worker_and_no_shm, .timeout = 300)
+{
+	int fds[2];
+	pid_t child, driver = 0;
+	GArray *workers, *left;
+	int shm_before, shm_after;
+
+	shm_before = count_shm();
+	cr_assert_eq(pipe(fds), 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		close(fds[0]);
+		driver_child(fds[1]);
+	}
+	close(fds[1]);
+	cr_assert_eq(read(fds[0], &driver, sizeof(driver)), (ssize_t)sizeof(driver), "driver did not start");
+	close(fds[0]);
+	workers = children_of(driver);
+	cr_assert_geq(workers->len, 2, "expected the workers as the driver's children");
+	kill(driver, SIGKILL);
+	waitpid(driver, NULL, 0);
+	/* Workers die with their driver (PR_SET_PDEATHSIG); give them a moment. */
+	for (int i = 0; i < 200; i++) {
+		bool any = false;
+
+		for (guint j = 0; j < workers->len; j++)
+			any |= kill(g_array_index(workers, pid_t, j), 0) == 0;
+		if (!any)
+			break;
+		g_usleep(10000);
+	}
+	for (guint j = 0; j < workers->len; j++)
+		cr_assert_neq(kill(g_array_index(workers, pid_t, j), 0), 0, "worker %d outlived its driver",
+			      (int)g_array_index(workers, pid_t, j));
+	left = children_of(driver);
+	cr_assert_eq(left->len, 0);
+	shm_after = count_shm();
+	cr_assert_eq(shm_after, shm_before, "/dev/shm changed: %d entries, was %d", shm_after, shm_before);
+	g_array_free(workers, TRUE);
+	g_array_free(left, TRUE);
+}
+
+Test(faults, shutdown_leaves_no_worker, .timeout = 300)
+{
+	GArray *workers, *left;
+
+	start("3");
+	for (int i = 0; i < 6; i++) {
+		int64_t v;
+
+		cr_assert_eq(tarn_get_i64(call("my_pid", NULL, 0, NULL), 30, &v), 0);
+	}
+	workers = children_of(getpid());
+	cr_assert_geq(workers->len, 3);
+	cr_assert_eq(tarn_shutdown(), 0);
+	left = children_of(getpid());
+	cr_assert_eq(left->len, 0, "%u workers left after shutdown", left->len);
+	g_array_free(workers, TRUE);
+	g_array_free(left, TRUE);
+}
+
+Test(faults, workers_dying_at_start_fail_tasks_instead_of_hanging, .timeout = 300)
+{
+	tarn_ref_t r;
+	int64_t v;
+
+	/* Inherited by the workers, which then exit before serving (see main). */
+	setenv("TARN_TEST_WORKER_DIES", "1", 1);
+	start("2");
+	/*
+	 * Tasks submitted before the pool gives up fail with the reason; after,
+	 * submitting fails with it. Either way nothing hangs.
+	 */
+	for (int i = 0; i < 6000; i++) {
+		int rc = tarn_remote("my_pid", NULL, 0, NULL, &r);
+
+		if (rc == TARN_EWORKER)
+			break;
+		cr_assert_eq(rc, 0, "%s", tarn_last_error());
+		cr_assert_eq(tarn_get_i64(r, 60, &v), TARN_ETASK, "%s", tarn_last_error());
+		cr_assert(strstr(tarn_last_error(), "die before they start"), "%s", tarn_last_error());
+		g_usleep(10000);
+	}
+	cr_assert_eq(tarn_remote("my_pid", NULL, 0, NULL, &r), TARN_EWORKER);
+	cr_assert(strstr(tarn_last_error(), "die before they start"), "%s", tarn_last_error());
+	cr_assert(strstr(tarn_last_error(), "tarn_init() first"), "%s", tarn_last_error());
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/* Nesting ------------------------------------------------------------------------- */
+
+Test(nesting, every_worker_blocked_on_queued_work, .timeout = 300)
+{
+	tarn_ref_t r[16];
+
+	start("2");
+	/* 16 tasks on 2 workers, each blocked on a child queued behind them. */
+	for (int i = 0; i < 16; i++)
+		r[i] = call("wait_child", NULL, 0, NULL);
+	for (int i = 0; i < 16; i++) {
+		int64_t v;
+
+		cr_assert_eq(tarn_get_i64(r[i], 30, &v), 0, "%s", tarn_last_error());
+		cr_assert_eq(v, 21);
+	}
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/* Store ----------------------------------------------------------------------------- */
+
+Test(store, put_release_a_million_times_in_a_small_store, .timeout = 300)
+{
+	static unsigned char block[1024];
+	tarn_ref_t r;
+
+	/* Every put goes to the store (inline limit 0), which holds 64 of them. */
+	cr_assert_eq(tarn_config_set("UNIDIST_PROCPOOL_STORE_SIZE", "64K"), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_config_set("UNIDIST_PROCPOOL_INLINE_MAX", "0"), 0, "%s", tarn_last_error());
+	start("1");
+	memset(block, 7, sizeof(block));
+	for (int i = 0; i < 1000000; i++) {
+		int rc = tarn_put(block, sizeof(block), &r);
+
+		cr_assert_eq(rc, 0, "put %d: %s (the store leaked)", i, tarn_last_error());
+		cr_assert_eq(tarn_ref_release(r), 0);
+	}
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+Test(store, full_store_is_a_clear_error, .timeout = 300)
+{
+	size_t n = 2u << 20;
+	unsigned char *big = g_malloc0(n);
+	tarn_arg_t a = tarn_arg_i64(4 << 20);
+	tarn_ref_t r;
+	int64_t v;
+
+	cr_assert_eq(tarn_config_set("UNIDIST_PROCPOOL_STORE_SIZE", "1M"), 0);
+	start("1");
+	cr_assert_eq(tarn_put(big, n, &r), TARN_ENOSPC);
+	cr_assert(strstr(tarn_last_error(), "object store full"), "%s", tarn_last_error());
+	/* A task whose result does not fit fails; the pool goes on. */
+	cr_assert_eq(tarn_get_i64(call("make_block", &a, 1, NULL), 30, &v), TARN_ETASK);
+	cr_assert(strstr(tarn_last_error(), "make_block"), "%s", tarn_last_error());
+	cr_assert_eq(tarn_get_i64(call("my_pid", NULL, 0, NULL), 30, &v), 0, "%s", tarn_last_error());
+	g_free(big);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+Test(store, large_objects_are_shared_not_copied, .timeout = 300)
+{
+	size_t n = 16u << 20;
+	unsigned char *buf = g_malloc(n);
+	tarn_object_t *obj, *again;
+	tarn_arg_t a;
+	tarn_ref_t put, made;
+	int64_t v;
+
+	start("2");
+	memset(buf, 1, n);
+	cr_assert_eq(tarn_put(buf, n, &put), 0, "%s", tarn_last_error());
+	g_free(buf);
+	a = tarn_arg_ref(put);
+	cr_assert_eq(tarn_get_i64(call("arg_in_store", &a, 1, NULL), 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(v, 1, "the task read its argument in the shared store");
+	a = tarn_arg_i64((int64_t)n);
+	made = call("make_block", &a, 1, NULL);
+	cr_assert_eq(tarn_get(made, 30, &obj), 0, "%s", tarn_last_error());
+	cr_assert(address_in(tarn_object_data(obj), "tarn-procpool-store"),
+		  "the driver maps the task's result in place");
+	cr_assert_eq(((const unsigned char *)tarn_object_data(obj))[n - 1], 0x5a);
+	cr_assert_eq(tarn_get(made, 30, &again), 0);
+	cr_assert_eq(tarn_object_data(again), tarn_object_data(obj), "no copy per get");
+	tarn_object_release(again);
+	tarn_object_release(obj);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/* Workers' environment ------------------------------------------------------------------ */
+
+Test(environment, default_backend_is_procpool, .timeout = 300)
+{
+	cr_assert_eq(tarn_init(NULL), 0, "%s", tarn_last_error());
+	cr_assert_str_eq(tarn_backend_name(), "procpool");
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+Test(environment, worker_count_follows_unidist_cpus, .timeout = 300)
+{
+	GHashTable *pids = g_hash_table_new(NULL, NULL);
+	tarn_node_t *nodes;
+	size_t n;
+
+	start("3");
+	cr_assert_eq(tarn_num_cpus(), 3);
+	cr_assert_eq(tarn_cluster_resources(&nodes, &n), 0);
+	cr_assert_eq(nodes[0].num_workers, 3);
+	tarn_cluster_resources_free(nodes);
+	/* Slow tasks submitted together spread over every worker. */
+	{
+		tarn_ref_t r[6];
+
+		for (int i = 0; i < 6; i++)
+			r[i] = call("nap_pid", NULL, 0, NULL);
+		for (int i = 0; i < 6; i++) {
+			int64_t v;
+
+			cr_assert_eq(tarn_get_i64(r[i], 30, &v), 0, "%s", tarn_last_error());
+			g_hash_table_add(pids, GINT_TO_POINTER((int)v));
+		}
+	}
+	cr_assert_eq(g_hash_table_size(pids), 3, "tasks ran in %u distinct workers", g_hash_table_size(pids));
+	g_hash_table_destroy(pids);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+Test(environment, numa_binding_sets_the_workers_memory_policy, .timeout = 300)
+{
+	int64_t unbound = -1, bound = -1;
+
+	start("1");
+	cr_assert_eq(tarn_get_i64(call("mempolicy", NULL, 0, NULL), 30, &unbound), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_shutdown(), 0);
+	cr_assert_eq(tarn_config_set("SP_BIND_NUMA_NODE", "true"), 0);
+	start("1");
+	cr_assert_eq(tarn_get_i64(call("mempolicy", NULL, 0, NULL), 30, &bound), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_shutdown(), 0);
+	cr_assert_eq(unbound, 0, "MPOL_DEFAULT without SP_BIND_NUMA_NODE");
+	cr_assert_eq(bound, 1, "MPOL_PREFERRED with SP_BIND_NUMA_NODE");
+}
+
+int main(int argc, char *argv[])
+{
+	struct criterion_test_set *tests;
+	int result = 0;
+
+	if (tarn_is_worker()) {
+		if (getenv("TARN_TEST_WORKER_DIES"))
+			return 3; /* a worker that fails before tarn_init() */
+		return tarn_init(NULL) == 0 ? 0 : 1;
+	}
+	tests = criterion_initialize();
+	if (criterion_handle_args(argc, argv, true))
+		result = !criterion_run_all_tests(tests);
+	criterion_finalize(tests);
+	return result;
+}

@@ -1,0 +1,119 @@
+#!/bin/sh
+# bench/run.sh [--install-peers] [--quick] [--backends "seq procpool"]
+#
+# The one documented benchmark command (docs/performance.md): builds tarn
+# if needed, runs tarn-bench on every backend that is built and can run
+# here, with 2 workers, runs the Python peers (multiprocessing.Pool and
+# Dask distributed) on the same workloads, and prints one table with
+# tarn's figures as ratios to the peers', under a description of the
+# machine. The JSON of every program and the table are kept in
+# $TARN_BENCH_OUT (default: <build dir>/bench-results).
+#
+#   --install-peers  install the peers' Debian packages first
+#                    (python3-distributed; multiprocessing is in the stdlib)
+#   --quick          smoke-test sizes: everything runs, in well under a minute
+#   --backends LIST  tarn backends to run (default: every available one)
+#
+# TARN_BUILD_DIR selects the build directory (default: build). A peer that
+# is not installed is reported as such and skipped; a failing workload is
+# an error line in the table, and the exit status is then 1.
+set -eu
+cd "$(dirname "$0")/.."
+
+install_peers=0
+quick=
+backends=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--install-peers) install_peers=1 ;;
+	--quick) quick=--quick ;;
+	--backends)
+		[ $# -ge 2 ] || { echo "run.sh: --backends needs a list" >&2; exit 2; }
+		backends=$2
+		shift
+		;;
+	-h | --help)
+		sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "run.sh: unknown option $1 (try --help)" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+build=${TARN_BUILD_DIR:-build}
+out=${TARN_BENCH_OUT:-$build/bench-results}
+# The peers need Debian's interpreter: a pyenv python3 first in PATH does
+# not see Debian's python3-distributed.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3 || echo python3)
+
+if [ "$install_peers" = 1 ]; then
+	sudo=
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	if ! "$py" -c 'import distributed' 2>/dev/null; then
+		$sudo apt-get update
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y \
+			--no-install-recommends python3-distributed
+	fi
+fi
+
+# The build's chatter is shown only when it fails.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+TARN_BUILD_DIR=$build scripts/build.sh >"$log" 2>&1 || {
+	cat "$log" >&2
+	echo "run.sh: the build failed" >&2
+	exit 1
+}
+
+if [ -z "$backends" ]; then
+	# seq first: the reference the others are read against.
+	backends=$("$build/tools/tarn/tarn" plugins --json | "$py" -c '
+import json, sys
+names = [p["name"] for p in json.load(sys.stdin)
+         if p["loadable"] and p["available"]]
+print(" ".join(n for n in ("seq", "procpool") if n in names))')
+fi
+
+mkdir -p "$out"
+# Only what an earlier run wrote: $out may be a folder of the caller's.
+rm -f "$out"/tarn-*.json "$out"/peer-*.json "$out/report.txt"
+# Other work on a 2-core machine moves every figure: the report says how
+# busy the machine was when the run began.
+TARN_BENCH_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
+export TARN_BENCH_LOAD_START
+status=0
+set -- # from here on, the JSON files for the report
+for b in $backends; do
+	echo "== tarn on $b (2 workers)"
+	# --backend sets UNIDIST_BACKEND through tarn_config_set(); the
+	# caller's backend variables are cleared so that they cannot conflict.
+	env -u SP_PLATFORM -u UNIDIST_BACKEND "$build/bench/tarn-bench" \
+		--backend "$b" --workers 2 ${quick:+"$quick"} --json "$out/tarn-$b.json" ||
+		status=1
+	if [ -f "$out/tarn-$b.json" ]; then
+		set -- "$@" "$out/tarn-$b.json"
+	fi
+done
+
+for peer in mp dask; do
+	echo "== $peer peer"
+	f=$out/peer-$peer.json
+	if "$py" "bench/peers/${peer}_peer.py" ${quick:+"$quick"} >"$f"; then
+		:
+	else
+		# A broken peer is reported, never fatal: tarn's figures stand.
+		"$py" -c 'import json, sys
+json.dump({"system": sys.argv[1], "error": "the peer script failed; see its output above"}, sys.stdout)' \
+			"$([ $peer = mp ] && echo multiprocessing || echo dask)" >"$f"
+	fi
+	set -- "$@" "$f"
+done
+
+echo
+"$py" bench/report.py --build "$build" "$@" | tee "$out/report.txt"
+exit $status

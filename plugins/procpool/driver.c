@@ -748,6 +748,55 @@ static void load_everywhere(struct pp_driver *d, const char *path, int except)
 			send_to(d, &d->workers[i], M_LOAD, path, strlen(path) + 1, NULL, 0, true);
 }
 
+/* The least a well-formed message of @type holds; 0 for an unknown type. */
+static size_t message_min_len(uint32_t type, const unsigned char *p, size_t len)
+{
+	switch (type) {
+	case M_SEAL: {
+		struct m_obj m;
+
+		if (len < sizeof(m))
+			return sizeof(m);
+		memcpy(&m, p, sizeof(m));
+		return sizeof(m) + (m.off == PP_INLINE ? (size_t)m.len : 0);
+	}
+	case M_DONE:
+		return sizeof(struct m_done);
+	case M_ALLOC:
+	case M_FETCH:
+		return sizeof(struct m_req);
+	case M_UNPIN:
+	case M_RELEASE:
+		return sizeof(tarn_ref_t);
+	case M_ACTOR_KILL_REQ:
+		return sizeof(tarn_actor_t);
+	case M_WAIT: {
+		struct m_wait m;
+
+		if (len < sizeof(m))
+			return sizeof(m);
+		memcpy(&m, p, sizeof(m));
+		return m.n > len ? SIZE_MAX : sizeof(m) + m.n * sizeof(tarn_ref_t);
+	}
+	case M_SUBMIT: {
+		struct m_submit m;
+
+		if (len < sizeof(m))
+			return sizeof(m);
+		memcpy(&m, p, sizeof(m));
+		if (m.ndeps > len || m.nreturns > len || m.name_len > len || m.payload_len > len)
+			return SIZE_MAX;
+		return sizeof(m) + ((size_t)m.ndeps + m.nreturns) * sizeof(tarn_ref_t) +
+		       pp_pad8(m.name_len) + m.payload_len;
+	}
+	case M_LOAD_REQ:
+		/* A NUL-terminated path. */
+		return memchr(p, '\0', len) ? 1 : SIZE_MAX;
+	default:
+		return 0;
+	}
+}
+
 static size_t drain(struct pp_driver *d, struct pworker *w)
 {
 	size_t n = 0;
@@ -756,6 +805,16 @@ static size_t drain(struct pp_driver *d, struct pworker *w)
 	size_t len;
 
 	while (w->alive && n < 4096 && (p = pp_ring_peek(w->out, &type, &len))) {
+		size_t need = message_min_len(type, p, len);
+
+		if (need == 0 || len < need) {
+			/* A worker that writes garbage is not trusted further. */
+			pp_log(d->host, TARN_LOG_ERROR,
+			       "worker %d sent a malformed message (type %u, %zu bytes); stopping it",
+			       w->slot, type, len);
+			kill(w->pid, SIGKILL);
+			break;
+		}
 		switch (type) {
 		case M_SEAL: {
 			struct m_obj m;

@@ -239,8 +239,11 @@ uint32_t pp_worker_nworkers(struct tarn_backend *be);
 void pp_log(const tarn_host_services_t *host, int level, const char *fmt, ...)
 	TARN_PRINTF(3, 4);
 uint64_t pp_now_ns(void);
-/* Wait for room in @r and write one message; spins, then yields. */
-void pp_send(struct pp_ring *r, struct pp_doorbell *bell, uint32_t type,
+/*
+ * Wait for room in @r and write one message; spins, then yields. False only
+ * for a message larger than the ring can ever carry.
+ */
+bool pp_send(struct pp_ring *r, struct pp_doorbell *bell, uint32_t type,
 	     const void *a, size_t alen, const void *b, size_t blen);
 /* Map @fd's @size bytes shared; NULL on failure. */
 void *pp_map(int fd, size_t size);

@@ -35,12 +35,15 @@ uint64_t pp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void pp_send(struct pp_ring *r, struct pp_doorbell *bell, uint32_t type,
+bool pp_send(struct pp_ring *r, struct pp_doorbell *bell, uint32_t type,
 	     const void *a, size_t alen, const void *b, size_t blen)
 {
 	unsigned spins = 0;
 	char *p;
 
+	/* Waiting for room that can never come would hang forever. */
+	if (alen + blen > pp_ring_max_message(r))
+		return false;
 	while (!(p = pp_ring_reserve(r, type, alen + blen))) {
 		/* The consumer drains; give it the CPU when it is slow. */
 		if (++spins > 64)
@@ -53,6 +56,7 @@ void pp_send(struct pp_ring *r, struct pp_doorbell *bell, uint32_t type,
 	pp_ring_commit(r);
 	if (bell)
 		pp_doorbell_ring(bell);
+	return true;
 }
 
 void *pp_map(int fd, size_t size)

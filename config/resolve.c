@@ -558,15 +558,41 @@ static void choose(struct ctx *c)
 	}
 }
 
-/* Settings that are one choice under two names must agree. */
+/*
+ * The backend a value names: the value itself for a name, the file stem for
+ * a path ("/opt/tarn/procpool.so" names procpool). g_free() it.
+ */
+static char *backend_stem(const char *v)
+{
+	char *base = g_path_get_basename(v), *dot;
+
+	if (strchr(v, '/') && (dot = strrchr(base, '.')) && !strcmp(dot, ".so"))
+		*dot = '\0';
+	return base;
+}
+
+/*
+ * Settings that are one choice under two names must agree. A name and a
+ * path to the plugin of that name agree: procpool's workers, for one, get
+ * the driver's plugin by path while the program may name it in code.
+ */
 static void cross_check(struct ctx *c)
 {
 	tarn_resolved_t *r = c->r;
 	size_t ib = row("UNIDIST_BACKEND"), ip = row("SP_PLATFORM");
 	const char *b = r->value[ib], *p = r->value[ip];
-	char *msg;
+	char *msg, *sb, *sp;
+	bool same;
 
 	if (r->error[ib] || r->error[ip] || !*b || !*p || !strcmp(b, p))
+		return;
+	sb = backend_stem(b);
+	sp = backend_stem(p);
+	/* Two different paths are two plugins even with one stem. */
+	same = !strcmp(sb, sp) && !(strchr(b, '/') && strchr(p, '/'));
+	g_free(sb);
+	g_free(sp);
+	if (same)
 		return;
 	msg = g_strdup_printf(
 		"UNIDIST_BACKEND=%s (from %s) and SP_PLATFORM=%s (from %s) "

@@ -283,7 +283,11 @@ const char *tarn_config_backend(void)
 	/* One resolution for both, so that the answer is consistent. */
 	g_mutex_lock(&lock);
 	r = current();
-	out = intern(*r->value[ib] ? r->value[ib] : r->value[ip]);
+	/* Both set agree (else resolution failed); the path is the more exact. */
+	if (*r->value[ib] && *r->value[ip])
+		out = intern(strchr(r->value[ip], '/') ? r->value[ip] : r->value[ib]);
+	else
+		out = intern(*r->value[ib] ? r->value[ib] : r->value[ip]);
 	done(r);
 	g_mutex_unlock(&lock);
 	return out;

@@ -104,6 +104,7 @@ struct runtime {
 	char worker[256]; /* "seq driver (pid 42 on host)" for messages */
 	atomic_uint_fast64_t next_seq;
 	int num_cpus;
+	int32_t default_max_retries; /* UNIDIST_TASK_MAX_RETRIES, read at init */
 	uint32_t max_node_cpus, max_node_gpus;
 	uint64_t max_node_memory;
 	atomic_uint generation; /* bumped by shutdown: stale objects */

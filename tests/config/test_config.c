@@ -768,6 +768,24 @@ Test(backend, conflict_across_sources_says_where_each_came_from)
 	cr_assert_str_eq(tarn_config_backend(), "/opt/p/x.so");
 }
 
+Test(backend, a_name_and_a_path_to_that_plugin_agree)
+{
+	/* What procpool's workers see when the program names it in code. */
+	cr_assert_eq(tarn_config_set("UNIDIST_BACKEND", "procpool"), 0);
+	setenv("SP_PLATFORM", "/usr/lib/tarn/procpool.so", 1);
+	cr_assert_eq(tarn_config_check(), 0, "%s", tarn_last_error());
+	cr_assert_str_eq(tarn_config_backend(), "/usr/lib/tarn/procpool.so",
+			 "the path is the more exact choice");
+	/* Another plugin's path does not agree with the name. */
+	setenv("SP_PLATFORM", "/usr/lib/tarn/seq.so", 1);
+	cr_assert_eq(tarn_config_check(), TARN_ECONFIG);
+	/* Nor do two paths to files of the same name. */
+	cr_assert_eq(tarn_config_set("UNIDIST_BACKEND", "/a/procpool.so"), 0);
+	setenv("SP_PLATFORM", "/b/procpool.so", 1);
+	cr_assert_eq(tarn_config_check(), TARN_ECONFIG);
+	unsetenv("SP_PLATFORM");
+}
+
 /* Life cycle: set, freeze, unfreeze --------------------------------------- */
 
 Test(lifecycle, unknown_names_get_a_suggestion)

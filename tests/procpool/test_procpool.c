@@ -447,6 +447,21 @@ Test(environment, default_backend_is_procpool, .timeout = 300)
 	cr_assert_eq(tarn_shutdown(), 0);
 }
 
+/* The program names the backend in code; its workers must agree with it. */
+Test(environment, backend_named_in_code_reaches_workers, .timeout = 300)
+{
+	int64_t v;
+
+	/* Workers then run main() as such a program does (see main). */
+	setenv("TARN_TEST_SET_IN_CODE", "1", 1);
+	start("2");
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(tarn_get_i64(call("my_pid", NULL, 0, NULL), 30, &v), 0, "%s",
+			     tarn_last_error());
+	cr_assert_neq(v, getpid(), "ran in a worker");
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
 Test(environment, worker_count_follows_unidist_cpus, .timeout = 300)
 {
 	GHashTable *pids = g_hash_table_new(NULL, NULL);
@@ -499,6 +514,8 @@ int main(int argc, char *argv[])
 	if (tarn_is_worker()) {
 		if (getenv("TARN_TEST_WORKER_DIES"))
 			return 3; /* a worker that fails before tarn_init() */
+		if (getenv("TARN_TEST_SET_IN_CODE"))
+			tarn_config_set("UNIDIST_BACKEND", "procpool");
 		return tarn_init(NULL) == 0 ? 0 : 1;
 	}
 	tests = criterion_initialize();

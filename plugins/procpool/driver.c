@@ -256,16 +256,31 @@ static void reply_fetch(struct pp_driver *d, int slot, uint64_t req, struct pobj
 
 /* Tasks --------------------------------------------------------------------------- */
 
+_Static_assert(sizeof(struct ptask) % 8 == 0, "refs after struct ptask must stay aligned");
+
+/* One allocation per task: the struct, then deps, returns, payload, name. */
 static struct ptask *task_copy(const tarn_task_desc_t *t)
 {
-	struct ptask *p = g_new0(struct ptask, 1);
+	size_t deps = t->num_deps * sizeof(tarn_ref_t), rets = t->num_returns * sizeof(tarn_ref_t);
+	size_t name = strlen(t->name) + 1;
+	struct ptask *p = g_malloc0(sizeof(*p) + deps + rets + t->payload_len + name);
+	unsigned char *q = (unsigned char *)(p + 1);
 
 	p->d = *t;
 	p->d.size = sizeof(p->d);
-	p->d.name = g_strdup(t->name);
-	p->d.deps = g_memdup2(t->deps, t->num_deps * sizeof(tarn_ref_t));
-	p->d.returns = g_memdup2(t->returns, t->num_returns * sizeof(tarn_ref_t));
-	p->d.payload = g_memdup2(t->payload, t->payload_len);
+	/* ptask ends 8-aligned and refs are 16 bytes: deps and returns stay aligned. */
+	memcpy(q, t->deps, deps);
+	p->d.deps = (const tarn_ref_t *)q;
+	q += deps;
+	memcpy(q, t->returns, rets);
+	p->d.returns = (const tarn_ref_t *)q;
+	q += rets;
+	if (t->payload_len)
+		memcpy(q, t->payload, t->payload_len);
+	p->d.payload = q;
+	q += t->payload_len;
+	memcpy(q, t->name, name);
+	p->d.name = (const char *)q;
 	/* Custom resources are not scheduled by procpool (one node). */
 	p->d.resources = NULL;
 	p->d.num_resources = 0;
@@ -278,10 +293,6 @@ static void task_free(struct pp_driver *d, struct ptask *t)
 {
 	if (t->payload_off != PP_INLINE)
 		pp_arena_free(d->arena, t->payload_off);
-	g_free((char *)t->d.name);
-	g_free((void *)t->d.deps);
-	g_free((void *)t->d.returns);
-	g_free((void *)t->d.payload);
 	g_free(t);
 }
 

@@ -1730,12 +1730,27 @@ int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 			g_mutex_lock(&d->lock);
 			continue;
 		}
+		/*
+		 * Sleep on the driver's doorbell, which the worker rings when it
+		 * writes the result: one wakeup, instead of the worker waking the
+		 * progress thread waking us.
+		 */
 		{
-			gint64 until = g_get_monotonic_time() + 1000;
+			uint32_t seq = pp_doorbell_seq(&d->ctl->driver_bell);
+			int64_t wait_ns = 1000000;
 
-			if (deadline >= 0 && deadline < until)
-				until = deadline;
-			g_cond_wait_until(&d->changed, &d->lock, until);
+			if (deadline >= 0) {
+				gint64 left = deadline - g_get_monotonic_time();
+
+				if (left * 1000 < wait_ns)
+					wait_ns = left > 0 ? left * 1000 : 0;
+			}
+			progress_locked(d);
+			if (o != obj_find(d, ref) || o->sealed)
+				continue;
+			g_mutex_unlock(&d->lock);
+			pp_doorbell_wait(&d->ctl->driver_bell, seq, wait_ns);
+			g_mutex_lock(&d->lock);
 		}
 	}
 	o->pins++;

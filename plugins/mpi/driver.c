@@ -570,7 +570,7 @@ static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, 
 	need = sizeof(m) + ((size_t)m.ndeps + m.nreturns) * sizeof(tarn_ref_t) +
 	       tm_pad8(m.name_len + 1) + m.payload_len;
 	if (need > len || m.ndeps > len || m.nreturns > TARN_MAX_RETURNS) {
-		tm_log(be, TARN_LOG_ERROR, "mpi: rank %d sent a malformed submission", src);
+		tm_log(be, TARN_LOG_ERROR, "rank %d sent a malformed submission", src);
 		return;
 	}
 	q = p + sizeof(m);
@@ -604,7 +604,7 @@ static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, 
 	else
 		submit_locked(be, dt);
 	if (rc)
-		tm_log(be, TARN_LOG_WARNING, "mpi: a task submitted on rank %d was refused: error %d",
+		tm_log(be, TARN_LOG_WARNING, "a task submitted on rank %d was refused: error %d",
 		       src, rc);
 }
 
@@ -729,7 +729,8 @@ static void on_data(struct tarn_backend *be, int src, const unsigned char *p, si
 			unsigned char *sink = buf ? buf : g_malloc(m.len);
 
 			g_mutex_unlock(&be->lock);
-			tm_recv_bulk(be, src, sink, m.len);
+			if (tm_recv_bulk(be, src, sink, m.len))
+				m.status = TARN_EIO;
 			g_mutex_lock(&be->lock);
 			buf = sink;
 		} else if (buf && m.inline_len == m.len && len >= sizeof(m) + m.len) {
@@ -847,7 +848,7 @@ void tm_driver_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 		break;
 	}
 	default:
-		tm_log(be, TARN_LOG_WARNING, "mpi: rank %d sent an unknown message %u", src, type);
+		tm_log(be, TARN_LOG_WARNING, "rank %d sent an unknown message %u", src, type);
 	}
 	lost = d->lost->len > 0;
 	g_mutex_unlock(&be->lock);
@@ -910,7 +911,7 @@ void tm_driver_tick(struct tarn_backend *be)
 		if (d->closing && k->bye)
 			continue;
 		if (!msg)
-			msg = g_string_new("mpi: ");
+			msg = g_string_new("");
 		else
 			g_string_append(msg, "; ");
 		g_string_append_printf(msg, "%s rank %d (pid %d on %s) %s; its tasks: ",
@@ -951,6 +952,7 @@ int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info)
 	snprintf(info->worker, sizeof(info->worker), "driver rank 0");
 
 	/* Every rank says who it is (pid, host) before anything else. */
+	tm_start_comm(be);
 	g_mutex_lock(&be->lock);
 	for (;;) {
 		missing = 0;
@@ -963,14 +965,14 @@ int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info)
 	if (missing) {
 		char msg[256];
 
-		snprintf(msg, sizeof(msg), "mpi: %d of %d ranks did not report within 60 s", missing,
+		snprintf(msg, sizeof(msg), "%d of %d ranks did not report within 60 s", missing,
 			 be->size - 1);
 		tm_abort_job(be, msg);
 	}
 	snprintf(me.host, sizeof(me.host), "%s", be->hostname);
 	for (int r = 1; r < be->size; r++)
 		tm_send(be, r, T_HELLO, &me, sizeof(me), NULL, 0);
-	tm_log(be, TARN_LOG_INFO, "mpi: %s mode, %d ranks (driver, monitor, %d workers)",
+	tm_log(be, TARN_LOG_INFO, "%s mode, %d ranks (driver, monitor, %d workers)",
 	       be->spawn ? "spawn" : "SPMD", be->size, be->size - TM_FIRST_WORKER);
 	return 0;
 }
@@ -997,8 +999,10 @@ int tm_driver_close(struct tarn_backend *be)
 	}
 	g_mutex_unlock(&be->lock);
 	if (waiting)
-		tm_log(be, TARN_LOG_WARNING, "mpi: %d ranks did not confirm the shutdown in 10 s",
+		tm_log(be, TARN_LOG_WARNING, "%d ranks did not confirm the shutdown in 10 s",
 		       waiting);
+	/* Its handlers and ticks use the tables freed below. */
+	tm_stop_comm(be);
 	/* Tasks still queued or running are abandoned with their ranks. */
 	for (int r = 0; r < be->size; r++) {
 		g_hash_table_iter_init(&it, d->inflight[r]);

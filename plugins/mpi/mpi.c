@@ -180,7 +180,7 @@ static void isend(struct tarn_backend *be, int dest, int tag, const void *buf, s
 	if (rc != MPI_SUCCESS) {
 		char msg[256];
 
-		snprintf(msg, sizeof(msg), "mpi: rank %d cannot send to rank %d (MPI error %d)",
+		snprintf(msg, sizeof(msg), "rank %d cannot send to rank %d (MPI error %d)",
 			 be->rank, dest, rc);
 		tm_abort_job(be, msg);
 	}
@@ -302,7 +302,7 @@ static void dispatch_buffer(struct tarn_backend *be, int src, const unsigned cha
 		memcpy(&f, buf + off, sizeof(f));
 		off += sizeof(f);
 		if (f.len > len - off) {
-			tm_log(be, TARN_LOG_ERROR, "mpi: rank %d sent a malformed message (type %u)", src,
+			tm_log(be, TARN_LOG_ERROR, "rank %d sent a malformed message (type %u)", src,
 			       f.type);
 			return;
 		}
@@ -328,7 +328,14 @@ static bool poll_in(struct tarn_backend *be)
 			break;
 		MPI_Get_count(&st, MPI_BYTE, &count);
 		buf = g_malloc(count ? (size_t)count : 1);
-		MPI_Recv(buf, count, MPI_BYTE, st.MPI_SOURCE, TM_TAG_MSG, be->comm, MPI_STATUS_IGNORE);
+		if (MPI_Recv(buf, count, MPI_BYTE, st.MPI_SOURCE, TM_TAG_MSG, be->comm,
+			     MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "rank %d cannot receive from rank %d; "
+						   "ending the job", be->rank, st.MPI_SOURCE);
+			tm_abort_job(be, msg);
+		}
 		dispatch_buffer(be, st.MPI_SOURCE, buf, (size_t)count);
 		g_free(buf);
 		any = true;
@@ -338,9 +345,8 @@ static bool poll_in(struct tarn_backend *be)
 
 _Noreturn void tm_abort_job(struct tarn_backend *be, const char *msg)
 {
-	fprintf(stderr, "tarn: %s\n", msg);
-	fflush(stderr);
 	tm_log(be, TARN_LOG_ERROR, "%s", msg);
+	fflush(stderr);
 	atomic_store(&be->failed, true);
 	MPI_Abort(be->comm != MPI_COMM_NULL ? be->comm : MPI_COMM_WORLD, 1);
 	_exit(1);
@@ -371,7 +377,8 @@ static gpointer comm_main(gpointer arg)
 		if (be->sends->len)
 			complete_sends(be);
 		now = tm_now_ns();
-		if (now - last_tick > 100000000u) {
+		/* Liveness: every 20 ms, to name a dead rank before mpiexec ends the job. */
+		if (now - last_tick > 20000000u) {
 			last_tick = now;
 			if (be->rank == TM_DRIVER)
 				tm_driver_tick(be);
@@ -425,7 +432,6 @@ static int fail(struct tarn_backend *be, int rc, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	be->host->set_error(be->host->host, msg);
-	be->host->log(be->host->host, TARN_LOG_ERROR, msg);
 	return rc;
 }
 
@@ -454,7 +460,7 @@ static int spawn_ranks(struct tarn_backend *be, tarn_open_info_t *info)
 		cpus = 1;
 	nprocs = (int)cpus + 1;
 	if (!exe || !exe[0])
-		return fail(be, TARN_EUNAVAIL, "mpi: spawn mode needs the path of this program, "
+		return fail(be, TARN_EUNAVAIL, "spawn mode needs the path of this program, "
 						 "and the host does not know it");
 	if (info->argv && *info->argv && info->argc && *info->argc > 1)
 		argv = *info->argv + 1; /* MPI_Comm_spawn wants them without argv[0] */
@@ -477,7 +483,7 @@ static int spawn_ranks(struct tarn_backend *be, tarn_open_info_t *info)
 
 		mpi_error_text(rc, why, sizeof(why));
 		return fail(be, TARN_EUNAVAIL,
-			    "mpi: spawn mode could not start %d ranks (monitor and UNIDIST_CPUS=%ld "
+			    "spawn mode could not start %d ranks (monitor and UNIDIST_CPUS=%ld "
 			    "workers) of %s%s%s: %s; with more ranks than cores Open MPI needs "
 			    "oversubscription (mpiexec --oversubscribe or "
 			    "OMPI_MCA_rmaps_base_oversubscribe=1), or use SPMD mode (mpiexec -n N)",
@@ -497,20 +503,20 @@ static int mpi_open_common(struct tarn_backend *be, tarn_open_info_t *info)
 	MPI_Finalized(&finalized);
 	if (finalized)
 		return fail(be, TARN_EUNAVAIL,
-			    "mpi: MPI was finalized in this process already and cannot start "
+			    "MPI was finalized in this process already and cannot start "
 			    "again: the mpi backend allows one tarn_init per process");
 	MPI_Initialized(&inited);
 	if (!inited) {
 		if (MPI_Init_thread(info->argc, info->argv, MPI_THREAD_MULTIPLE, &provided) !=
 		    MPI_SUCCESS)
-			return fail(be, TARN_EUNAVAIL, "mpi: MPI_Init_thread failed");
+			return fail(be, TARN_EUNAVAIL, "MPI_Init_thread failed");
 		be->owns_mpi = true;
 	} else {
 		MPI_Query_thread(&provided);
 	}
 	if (provided < MPI_THREAD_SERIALIZED)
 		return fail(be, TARN_EUNAVAIL,
-			    "mpi: this MPI library gives thread level %d, and the backend needs at "
+			    "this MPI library gives thread level %d, and the backend needs at "
 			    "least MPI_THREAD_SERIALIZED (%d)", provided, MPI_THREAD_SERIALIZED);
 	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 	MPI_Comm_size(MPI_COMM_WORLD, &world);
@@ -523,7 +529,7 @@ static int mpi_open_common(struct tarn_backend *be, tarn_open_info_t *info)
 	} else if (strcmp(mode, "true") == 0 || (strcmp(mode, "auto") == 0 && world == 1)) {
 		if (world != 1)
 			return fail(be, TARN_ECONFIG,
-				    "mpi: UNIDIST_MPI_SPAWN=true (spawn mode) needs the program to "
+				    "UNIDIST_MPI_SPAWN=true (spawn mode) needs the program to "
 				    "start as one rank, but mpiexec started %d; run it alone or with "
 				    "mpiexec -n 1, or set UNIDIST_MPI_SPAWN=false (SPMD) or auto",
 				    world);
@@ -535,7 +541,7 @@ static int mpi_open_common(struct tarn_backend *be, tarn_open_info_t *info)
 	} else {
 		if (world < 3)
 			return fail(be, TARN_ECONFIG,
-				    "mpi: SPMD mode (UNIDIST_MPI_SPAWN=%s) needs at least 3 ranks "
+				    "SPMD mode (UNIDIST_MPI_SPAWN=%s) needs at least 3 ranks "
 				    "(driver, monitor, one worker), but mpiexec started %d; run "
 				    "mpiexec -n 3 or more, or start one rank and let it spawn "
 				    "(UNIDIST_MPI_SPAWN=true or auto)", mode, world);
@@ -545,7 +551,7 @@ static int mpi_open_common(struct tarn_backend *be, tarn_open_info_t *info)
 	MPI_Comm_rank(be->comm, &be->rank);
 	MPI_Comm_size(be->comm, &be->size);
 	if (be->size < 3)
-		return fail(be, TARN_ECONFIG, "mpi: %d ranks in all; the backend needs a driver, "
+		return fail(be, TARN_ECONFIG, "%d ranks in all; the backend needs a driver, "
 					      "a monitor and at least one worker", be->size);
 	return 0;
 }
@@ -572,6 +578,11 @@ static int mpi_query(const tarn_host_services_t *host, char *reason, size_t len)
 		return TARN_EUNAVAIL;
 	}
 	return 0;
+}
+
+void tm_start_comm(struct tarn_backend *be)
+{
+	be->comm_thread = g_thread_new("tarn-mpi-comm", comm_main, be);
 }
 
 static int mpi_open(const tarn_host_services_t *host, tarn_open_info_t *info,
@@ -606,7 +617,6 @@ static int mpi_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 		be->log = fopen(name, "w");
 	}
 	info->origin = (uint64_t)be->rank;
-	be->comm_thread = g_thread_new("tarn-mpi-comm", comm_main, be);
 	rc = be->rank == TM_DRIVER ? tm_driver_open(be, info) : tm_worker_open(be, info);
 	if (rc)
 		goto fail;

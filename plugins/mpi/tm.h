@@ -248,6 +248,8 @@ void tm_send_bulk(struct tarn_backend *be, int dest, const void *data, size_t le
 		  void (*done)(void *), void *arg);
 struct tm_pending *tm_pending_new(struct tarn_backend *be);
 void tm_pending_free(struct tarn_backend *be, struct tm_pending *p);
+/* Start the comm thread, once the driver or worker half is set up. */
+void tm_start_comm(struct tarn_backend *be);
 /* Stop the comm thread once it has sent everything queued. */
 void tm_stop_comm(struct tarn_backend *be);
 guint tm_ref_hash(gconstpointer p);

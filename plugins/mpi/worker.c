@@ -119,7 +119,7 @@ static void on_task(struct tarn_backend *be, const unsigned char *p, size_t len)
 	g_cond_broadcast(&be->changed);
 	return;
 bad:
-	tm_log(be, TARN_LOG_ERROR, "mpi: rank %d got a malformed task message", be->rank);
+	tm_log(be, TARN_LOG_ERROR, "rank %d got a malformed task message", be->rank);
 	g_free(t->deps);
 	g_free(t);
 }
@@ -187,7 +187,8 @@ static void on_reply(struct tarn_backend *be, int src, const unsigned char *p, s
 			unsigned char *sink = buf ? buf : g_malloc(m.len);
 
 			g_mutex_unlock(&be->lock);
-			tm_recv_bulk(be, src, sink, m.len);
+			if (tm_recv_bulk(be, src, sink, m.len))
+				m.status = TARN_EIO;
 			g_mutex_lock(&be->lock);
 			buf = sink;
 		} else if (buf && m.inline_len == m.len && len >= sizeof(m) + m.len) {
@@ -294,7 +295,7 @@ void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 		char *path = g_strndup((const char *)p, len);
 
 		if (!w->monitor && !dlopen(path, RTLD_NOW | RTLD_GLOBAL))
-			tm_log(be, TARN_LOG_ERROR, "mpi: rank %d cannot load %s: %s", be->rank, path,
+			tm_log(be, TARN_LOG_ERROR, "rank %d cannot load %s: %s", be->rank, path,
 			       dlerror());
 		g_free(path);
 		break;
@@ -304,7 +305,7 @@ void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 		g_cond_broadcast(&be->changed);
 		break;
 	default:
-		tm_log(be, TARN_LOG_WARNING, "mpi: rank %d got an unknown message %u from rank %d",
+		tm_log(be, TARN_LOG_WARNING, "rank %d got an unknown message %u from rank %d",
 		       be->rank, type, src);
 	}
 	g_mutex_unlock(&be->lock);
@@ -325,7 +326,7 @@ void tm_worker_tick(struct tarn_backend *be)
 	}
 	g_mutex_unlock(&be->lock);
 	if (gone) {
-		snprintf(msg, sizeof(msg), "mpi: rank %d: the driver (rank 0, pid %d) is gone; "
+		snprintf(msg, sizeof(msg), "rank %d: the driver (rank 0, pid %d) is gone; "
 					   "ending the job", be->rank, w->driver_pid);
 		tm_abort_job(be, msg);
 	}
@@ -348,6 +349,8 @@ static void run(struct tarn_backend *be, struct wtask *t)
 		h->run_task(h->host, t->payload, t->h.payload_len, t->h.attempt, &done.report);
 		cur_task = t->outer;
 		tm_send(be, TM_DRIVER, T_DONE, &done, sizeof(done), NULL, 0);
+		tm_trace(be, "task %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT " attempt %u: status %d",
+			 t->h.id.origin, t->h.id.seq, t->h.attempt, done.report.status);
 	}
 	g_free(t->deps);
 	g_free(t);
@@ -427,7 +430,11 @@ int tm_worker_open(struct tarn_backend *be, tarn_open_info_t *info)
 	snprintf(info->worker, sizeof(info->worker), "%s rank %d", w->monitor ? "monitor" : "worker",
 		 be->rank);
 	snprintf(me.host, sizeof(me.host), "%s", be->hostname);
+	tm_start_comm(be);
 	tm_send(be, TM_DRIVER, T_HELLO, &me, sizeof(me), NULL, 0);
+	tm_log(be, TARN_LOG_DEBUG, "%s rank %d (pid %d on %s) of %d, %s mode",
+	       w->monitor ? "monitor" : "worker", be->rank, (int)getpid(), be->hostname, be->size,
+	       be->spawn ? "spawn" : "SPMD");
 	return 0;
 }
 
@@ -437,6 +444,7 @@ int tm_worker_close(struct tarn_backend *be)
 	struct wtask *t;
 
 	tm_send(be, TM_DRIVER, T_BYE, NULL, 0, NULL, 0);
+	tm_trace(be, "rank %d: shutting down", be->rank);
 	/* Bulk sends in flight still point into objects: let them finish first. */
 	tm_stop_comm(be);
 	while ((t = g_queue_pop_head(&w->tasks))) {

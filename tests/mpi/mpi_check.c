@@ -272,6 +272,7 @@ static void die(void)
 	tarn_object_t *o;
 	int rc;
 
+	printf("die: started, killing a worker\n");
 	/* One task per worker: die() runs at once, next to a sleeping task. */
 	r[0] = call("die", NULL, 0);
 	r[1] = call("nap", NULL, 0);

@@ -131,6 +131,7 @@ static const char *opt_backend;
 static const char *opt_workers = "2";
 static const char *opt_only;
 static const char *opt_json;
+static const char *opt_label;
 static int opt_quick;
 static const char *backend = "?"; /* the backend really running */
 /*
@@ -153,6 +154,8 @@ static void usage(FILE *out)
 		"                     roundtrip) selects all its sizes\n"
 		"  --quick            small sizes, one run each: a smoke test\n"
 		"  --json FILE        also write the results as JSON to FILE\n"
+		"  --label NAME       name the backend NAME in the output (mpi-spmd,\n"
+		"                     mpi-spawn: one backend in two launch modes)\n"
 		"  -n, --tasks N      no-op tasks for the noop workload (default 1000000)\n"
 		"  --samples N        roundtrip-hot samples (default 20000)\n"
 		"  --idle-samples N   roundtrip-idle samples (default 50)\n"
@@ -178,7 +181,7 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-enum { OPT_BACKEND = 256, OPT_WORKERS, OPT_ONLY, OPT_QUICK, OPT_JSON,
+enum { OPT_BACKEND = 256, OPT_WORKERS, OPT_ONLY, OPT_QUICK, OPT_JSON, OPT_LABEL,
        OPT_SAMPLES, OPT_IDLE_SAMPLES, OPT_RUNS };
 
 static int check_only(void);
@@ -192,6 +195,7 @@ static int parse_args(int argc, char **argv)
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "tasks", required_argument, NULL, 'n' },
 		{ "samples", required_argument, NULL, OPT_SAMPLES },
 		{ "idle-samples", required_argument, NULL, OPT_IDLE_SAMPLES },
@@ -220,6 +224,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			opt_json = optarg;
+			break;
+		case OPT_LABEL:
+			opt_label = optarg;
 			break;
 		case 'n':
 			dst = &n_tasks;
@@ -1251,7 +1258,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tarn-bench: tarn_init: %s\n", tarn_last_error());
 		return 2;
 	}
-	backend = tarn_backend_name();
+	backend = opt_label ? opt_label : tarn_backend_name();
 
 	if (selected("noop"))
 		bench_noop();

@@ -6,6 +6,7 @@
  * and the comm thread that makes every MPI call after MPI_Init.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -367,7 +368,8 @@ static gpointer comm_main(gpointer arg)
 	struct tarn_backend *be = arg;
 	uint64_t idle_since = 0, last_tick = 0;
 	double sleep_s = be->backoff;
-	double max_sleep = MAX(be->backoff, 0.001);
+	double max_sleep = MAX(be->backoff, 0.01);
+	unsigned spins = 0;
 
 	while (!atomic_load(&be->stop) || out_pending(be) || be->sends->len) {
 		bool busy = drain_out(be);
@@ -393,13 +395,23 @@ static gpointer comm_main(gpointer arg)
 		if (!idle_since)
 			idle_since = now;
 		if (now - idle_since < be->spin_ns || be->sends->len) {
-			/* Spin briefly: an answer usually comes within microseconds. */
+			/*
+			 * Spin briefly: an answer usually comes within microseconds.
+			 * Yield now and then: on a machine with fewer cores than
+			 * threads, the one we wait for may need this core.
+			 */
 #if defined(__x86_64__) || defined(__i386__)
 			__builtin_ia32_pause();
 #endif
+			if (++spins % 32 == 0)
+				sched_yield();
 			continue;
 		}
-		/* Idle: sleep, longer the longer nothing happens, so idle ranks cost nothing. */
+		/*
+		 * Idle: sleep UNIDIST_MPI_BACKOFF at a time; after a second of
+		 * nothing, longer and longer (up to 10 ms), so that idle ranks
+		 * cost nothing.
+		 */
 		g_mutex_lock(&be->out_lock);
 		if (!be->out.length && !atomic_load(&be->stop)) {
 			be->comm_sleeping = true;
@@ -408,7 +420,8 @@ static gpointer comm_main(gpointer arg)
 			be->comm_sleeping = false;
 		}
 		g_mutex_unlock(&be->out_lock);
-		sleep_s = MIN(sleep_s * 2, max_sleep);
+		if (now - idle_since > 1000000000u)
+			sleep_s = MIN(sleep_s * 2, max_sleep);
 	}
 	return NULL;
 }

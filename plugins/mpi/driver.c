@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tm.h"
@@ -25,6 +26,7 @@ struct dobj {
 	bool sealed;
 	bool result;          /* a task's result, not sealed yet: kept for its producer */
 	int owner;            /* rank holding the bytes; TM_DRIVER when @bytes has them */
+	bool shm;             /* the owner keeps them in its host's shared store */
 	uint32_t flags;
 	uint64_t len;
 	unsigned char *bytes; /* the driver's copy (driver-owned or inline) */
@@ -59,6 +61,8 @@ struct dactor {
 struct dview {
 	struct dobj *o;     /* pinned directory entry, or NULL */
 	unsigned char *own; /* a fetched copy */
+	void *map;          /* a mapping of the owner's shared segment */
+	size_t map_len;
 };
 
 struct lost {
@@ -145,6 +149,7 @@ static void send_located(struct tarn_backend *be, int rank, uint64_t req, struct
 		m.owner = o->owner;
 		m.flags = o->flags;
 		m.len = o->len;
+		m.shm = o->shm;
 		inl = obj_has_bytes(o) && o->len <= TM_INLINE_MAX;
 		m.inline_len = inl ? o->len : 0;
 	}
@@ -255,6 +260,7 @@ static void send_task(struct tarn_backend *be, struct dtask *t, int rank)
 			dep.owner = o->owner;
 			dep.flags = o->flags;
 			dep.len = o->len;
+			dep.shm = o->shm;
 			inl = obj_has_bytes(o) && o->len <= TM_INLINE_MAX;
 			dep.inline_len = inl ? o->len : 0;
 		}
@@ -546,11 +552,13 @@ static void on_sealed(struct tarn_backend *be, int src, const unsigned char *p, 
 	o->bytes = NULL;
 	o->len = m.len;
 	o->flags = m.flags;
+	o->shm = false;
 	if (m.inline_len || m.len == 0) {
 		o->bytes = m.len ? g_memdup2(p + sizeof(m), m.len) : NULL;
 		o->owner = TM_DRIVER;
 	} else {
 		o->owner = src;
+		o->shm = m.shm;
 	}
 	seal_locked(be, o);
 }
@@ -938,6 +946,10 @@ int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info)
 	struct tm_hello me = {.pid = getpid()};
 	int missing = 0;
 
+	/* Names this job's shared segments: unique on every host. */
+	snprintf(be->job, sizeof(be->job), "%x%" G_GINT64_MODIFIER "x", (unsigned)getpid(),
+		 g_get_real_time());
+
 	be->d = d;
 	d->ranks = g_new0(struct tm_rank, be->size);
 	d->inflight = g_new0(GHashTable *, be->size);
@@ -970,6 +982,9 @@ int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info)
 		tm_abort_job(be, msg);
 	}
 	snprintf(me.host, sizeof(me.host), "%s", be->hostname);
+	snprintf(me.job, sizeof(me.job), "%s", be->job);
+	snprintf(me.monitor_host, sizeof(me.monitor_host), "%s", d->ranks[TM_MONITOR].host);
+	be->store = be->store && strcmp(d->ranks[TM_MONITOR].host, be->hostname) == 0;
 	for (int r = 1; r < be->size; r++)
 		tm_send(be, r, T_HELLO, &me, sizeof(me), NULL, 0);
 	tm_log(be, TARN_LOG_INFO, "%s mode, %d ranks (driver, monitor, %d workers)",
@@ -1051,6 +1066,7 @@ int tm_driver_close(struct tarn_backend *be)
 	g_free(d->ranks);
 	g_free(d);
 	be->d = NULL;
+	tm_shm_sweep(be); /* the monitor did, unless it is gone */
 	return 0;
 }
 
@@ -1170,6 +1186,17 @@ int tm_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 		g_mutex_unlock(&be->lock);
 		return 0;
 	}
+	/* In the owner's shared segment, on this host: map it, no copy. */
+	if (o->shm && (v->map = tm_shm_map(be, ref, o->len))) {
+		v->map_len = o->len;
+		view->data = v->map;
+		view->len = o->len;
+		view->flags = o->flags;
+		view->token = v;
+		o->pins--; /* the mapping outlives the segment's name */
+		g_mutex_unlock(&be->lock);
+		return 0;
+	}
 	/* Peer to peer: the owner sends the bytes here. */
 	p = tm_pending_new(be);
 	{
@@ -1210,6 +1237,8 @@ void tm_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
 		obj_maybe_free(be, v->o);
 		g_mutex_unlock(&be->lock);
 	}
+	if (v->map)
+		munmap(v->map, v->map_len);
 	g_free(v->own);
 	g_free(v);
 	view->token = NULL;

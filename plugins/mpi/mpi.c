@@ -5,13 +5,18 @@
  * worker half, worker.c), the choice of launch mode, MPI's start and end,
  * and the comm thread that makes every MPI call after MPI_Init.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,6 +125,54 @@ void tm_pending_free(struct tarn_backend *be, struct tm_pending *p)
 	g_hash_table_remove(be->pending, &p->req);
 	g_free(p->buf);
 	g_free(p);
+}
+
+/* The shared store's segments ---------------------------------------------------- */
+
+void tm_shm_name(struct tarn_backend *be, tarn_ref_t ref, char *buf, size_t len)
+{
+	snprintf(buf, len, "/tarn-mpi-%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, be->job,
+		 ref.origin, ref.seq);
+}
+
+void *tm_shm_map(struct tarn_backend *be, tarn_ref_t ref, size_t len)
+{
+	char name[128];
+	void *p;
+	int fd;
+
+	if (!be->job[0] || !len)
+		return NULL;
+	tm_shm_name(be, ref, name, sizeof(name));
+	fd = shm_open(name, O_RDONLY, 0);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void tm_shm_sweep(struct tarn_backend *be)
+{
+	char prefix[64];
+	struct dirent *e;
+	DIR *d;
+
+	if (!be->job[0])
+		return;
+	snprintf(prefix, sizeof(prefix), "tarn-mpi-%s-", be->job);
+	d = opendir("/dev/shm");
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char name[300];
+
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(name, sizeof(name), "/%s", e->d_name);
+		shm_unlink(name);
+	}
+	closedir(d);
 }
 
 /* Sending ---------------------------------------------------------------------- */
@@ -348,6 +401,7 @@ _Noreturn void tm_abort_job(struct tarn_backend *be, const char *msg)
 {
 	tm_log(be, TARN_LOG_ERROR, "%s", msg);
 	fflush(stderr);
+	tm_shm_sweep(be); /* the ranks that own them may be gone */
 	atomic_store(&be->failed, true);
 	MPI_Abort(be->comm != MPI_COMM_NULL ? be->comm : MPI_COMM_WORLD, 1);
 	_exit(1);
@@ -617,6 +671,18 @@ static int mpi_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	be->sends = g_ptr_array_new();
 	be->backoff = g_ascii_strtod(cfg(host, "UNIDIST_MPI_BACKOFF"), NULL);
 	be->spin_ns = 50000; /* 50 µs of polling before the first sleep */
+	be->store = strcmp(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE"), "true") == 0;
+	be->store_threshold = g_ascii_strtoull(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE_THRESHOLD"),
+					       NULL, 10);
+	be->store_limit = g_ascii_strtoull(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE_MEMORY"), NULL,
+					   10);
+	if (!be->store_limit) {
+		/* Automatic: half of what /dev/shm can take now. */
+		struct statvfs sv;
+
+		if (statvfs("/dev/shm", &sv) == 0)
+			be->store_limit = (uint64_t)sv.f_bavail * sv.f_frsize / 2;
+	}
 	if (gethostname(be->hostname, sizeof(be->hostname) - 1) != 0)
 		snprintf(be->hostname, sizeof(be->hostname), "localhost");
 

@@ -78,6 +78,10 @@ enum tm_msg {
 	T_WAIT,        /* struct tm_wait + refs */
 	T_ACTOR_KILL,  /* struct tm_req (ref = actor) */
 	T_LOAD_REQ,    /* path */
+	/* rank -> monitor, and back: the host's shared store budget */
+	T_SHM_ALLOC = 48, /* struct tm_shm */
+	T_SHM_GRANT,      /* struct tm_shm: status 0 or TARN_ENOSPC */
+	T_SHM_FREE,       /* struct tm_shm */
 };
 
 /* Every message inside a packed buffer starts with this. */
@@ -91,6 +95,16 @@ struct tm_hello {
 	int32_t pid;
 	uint32_t pad_;
 	char host[128];
+	/* driver -> ranks only: the job's name for shared segments, the monitor's host */
+	char job[32];
+	char monitor_host[128];
+};
+
+struct tm_shm {
+	uint64_t req;
+	uint64_t len;
+	int32_t status;
+	uint32_t pad_;
 };
 
 struct tm_req {
@@ -105,6 +119,8 @@ struct tm_data {
 	int32_t owner; /* T_LOCATED: where the bytes are when not inline */
 	uint32_t flags;
 	uint32_t bulk; /* the bytes follow as TM_TAG_BULK messages */
+	uint32_t shm;  /* the owner keeps them in the host's shared store */
+	uint32_t pad_;
 	uint64_t len;
 	uint64_t inline_len; /* bytes after this record */
 };
@@ -115,6 +131,8 @@ struct tm_dep {
 	uint32_t flags;
 	uint64_t len;
 	uint64_t inline_len; /* 0, or len: the bytes follow, padded to 8 */
+	uint32_t shm;        /* in the owner's host's shared store */
+	uint32_t pad_;
 };
 
 struct tm_task {
@@ -131,7 +149,7 @@ struct tm_task {
 struct tm_sealed {
 	tarn_ref_t ref;
 	uint32_t flags;
-	uint32_t put; /* not a task result: the sealing rank holds it */
+	uint32_t shm; /* the bytes are in this host's shared store */
 	uint64_t len;
 	uint64_t inline_len;
 };
@@ -184,6 +202,7 @@ struct tm_pending {
 	int owner;
 	uint32_t flags;
 	uint32_t count;
+	bool flags_shm;     /* located: in the owner's shared segment */
 	unsigned char *buf; /* malloc'd bytes (fetch) or flags (wait) */
 	size_t len;
 };
@@ -228,6 +247,13 @@ struct tarn_backend {
 	GPtrArray *sends;   /* struct tm_send in flight */
 	double backoff;     /* seconds */
 	uint64_t spin_ns;
+
+	/* The per-host shared object store (UNIDIST_MPI_SHARED_OBJECT_STORE). */
+	bool store;          /* enabled and this rank is on the monitor's host */
+	uint64_t store_threshold;
+	uint64_t store_limit; /* monitor: bytes the store may hold */
+	uint64_t store_used;  /* monitor: bytes granted */
+	char job[32];         /* names this job's segments */
 
 	FILE *log;          /* UNIDIST_MPI_LOG */
 	GMutex log_lock;
@@ -301,6 +327,13 @@ int tm_worker_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 int tm_worker_release(struct tarn_backend *be, tarn_ref_t ref);
 int tm_worker_load_library(struct tarn_backend *be, const char *path);
 int tm_worker_actor_kill(struct tarn_backend *be, tarn_actor_t actor);
+
+/* shared store (mpi.c): "/tarn-mpi-JOB-ORIGIN-SEQ" */
+void tm_shm_name(struct tarn_backend *be, tarn_ref_t ref, char *buf, size_t len);
+/* Map @ref's segment read-only; NULL when it is not on this host. */
+void *tm_shm_map(struct tarn_backend *be, tarn_ref_t ref, size_t len);
+/* Remove every segment of this job left on this host (end of job, abort). */
+void tm_shm_sweep(struct tarn_backend *be);
 
 /* Deadline in monotonic ns for @timeout seconds; 0 for TARN_FOREVER. */
 static inline uint64_t tm_deadline(double timeout)

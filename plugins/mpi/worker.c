@@ -10,10 +10,12 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tm.h"
@@ -25,6 +27,7 @@ struct wobj {
 	uint32_t flags;
 	bool sealed;
 	bool dropped; /* freed by the directory while pinned here */
+	bool shm;     /* @bytes map a segment of the host's shared store */
 	uint32_t pins;
 };
 
@@ -42,12 +45,14 @@ struct wtask {
 	unsigned char msg[];
 };
 
-enum { V_LOCAL = 1, V_DEP, V_COPY };
+enum { V_LOCAL = 1, V_DEP, V_COPY, V_SHM };
 
 struct wview {
 	int kind;
 	struct wobj *o;
 	unsigned char *copy;
+	void *map; /* V_SHM: a read-only mapping of the owner's segment */
+	size_t map_len;
 };
 
 struct tm_worker {
@@ -70,11 +75,28 @@ static struct tm_worker *W(struct tarn_backend *be)
 	return be->w;
 }
 
-static void wobj_free(gpointer p)
+/* Give back @o's bytes: its segment and the store budget, or its heap memory. */
+static void drop_bytes(struct tarn_backend *be, struct wobj *o)
 {
-	struct wobj *o = p;
+	if (o->shm) {
+		char name[128];
+		struct tm_shm m = {.len = o->len};
 
-	g_free(o->bytes);
+		munmap(o->bytes, o->len);
+		tm_shm_name(be, o->ref, name, sizeof(name));
+		shm_unlink(name);
+		tm_send(be, TM_MONITOR, T_SHM_FREE, &m, sizeof(m), NULL, 0);
+	} else {
+		g_free(o->bytes);
+	}
+	o->bytes = NULL;
+	o->shm = false;
+}
+
+static void obj_remove(struct tarn_backend *be, struct wobj *o)
+{
+	drop_bytes(be, o);
+	g_hash_table_remove(W(be)->objs, &o->ref);
 	g_free(o);
 }
 
@@ -83,7 +105,7 @@ static void obj_unpin(struct tarn_backend *be, struct wobj *o)
 	if (o->pins)
 		o->pins--;
 	if (!o->pins && o->dropped)
-		g_hash_table_remove(W(be)->objs, &o->ref);
+		obj_remove(be, o);
 }
 
 /* Messages ---------------------------------------------------------------------------- */
@@ -209,6 +231,7 @@ static void on_reply(struct tarn_backend *be, int src, const unsigned char *p, s
 	pd->len = m.len;
 	/* Located without bytes: the caller fetches from the owner. */
 	pd->count = (m.bulk || m.inline_len || m.len == 0) ? 1 : 0;
+	pd->flags_shm = m.shm;
 	pd->buf = buf;
 	g_cond_broadcast(&be->changed);
 }
@@ -232,6 +255,37 @@ static void on_waited(struct tarn_backend *be, const unsigned char *p, size_t le
 	g_cond_broadcast(&be->changed);
 }
 
+/* The monitor keeps the host's store budget. */
+static void on_shm(struct tarn_backend *be, int src, uint32_t type, const unsigned char *p,
+		   size_t len)
+{
+	struct tm_shm m;
+	struct tm_pending *pd;
+
+	if (len < sizeof(m))
+		return;
+	memcpy(&m, p, sizeof(m));
+	switch (type) {
+	case T_SHM_ALLOC:
+		m.status = be->store_used + m.len <= be->store_limit ? 0 : TARN_ENOSPC;
+		if (!m.status)
+			be->store_used += m.len;
+		tm_send(be, src, T_SHM_GRANT, &m, sizeof(m), NULL, 0);
+		break;
+	case T_SHM_FREE:
+		be->store_used -= MIN(be->store_used, m.len);
+		break;
+	case T_SHM_GRANT:
+		pd = g_hash_table_lookup(be->pending, &m.req);
+		if (pd) {
+			pd->done = true;
+			pd->status = m.status;
+			g_cond_broadcast(&be->changed);
+		}
+		break;
+	}
+}
+
 void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const unsigned char *p,
 		      size_t len)
 {
@@ -247,6 +301,10 @@ void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 
 			memcpy(&m, p, sizeof(m));
 			m.host[sizeof(m.host) - 1] = '\0';
+			m.job[sizeof(m.job) - 1] = '\0';
+			m.monitor_host[sizeof(m.monitor_host) - 1] = '\0';
+			snprintf(be->job, sizeof(be->job), "%s", m.job);
+			be->store = be->store && strcmp(m.monitor_host, be->hostname) == 0;
 			w->driver_pid = m.pid;
 			w->driver_local = strcmp(m.host, be->hostname) == 0;
 			w->driver_known = true;
@@ -278,6 +336,11 @@ void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 	case T_WAITED:
 		on_waited(be, p, len);
 		break;
+	case T_SHM_ALLOC:
+	case T_SHM_FREE:
+	case T_SHM_GRANT:
+		on_shm(be, src, type, p, len);
+		break;
 	case T_FREE:
 		if (len >= sizeof(tarn_ref_t)) {
 			tarn_ref_t ref;
@@ -288,7 +351,7 @@ void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 			if (o && o->pins)
 				o->dropped = true;
 			else if (o)
-				g_hash_table_remove(w->objs, &ref);
+				obj_remove(be, o);
 		}
 		break;
 	case T_LOAD: {
@@ -423,7 +486,7 @@ int tm_worker_open(struct tarn_backend *be, tarn_open_info_t *info)
 
 	be->w = w;
 	w->monitor = be->rank == TM_MONITOR;
-	w->objs = g_hash_table_new_full(tm_ref_hash, tm_ref_equal, NULL, wobj_free);
+	w->objs = g_hash_table_new(tm_ref_hash, tm_ref_equal);
 	w->last_heard_ns = tm_now_ns();
 	g_queue_init(&w->tasks);
 	info->role = TARN_ROLE_WORKER;
@@ -451,6 +514,24 @@ int tm_worker_close(struct tarn_backend *be)
 		g_free(t->deps);
 		g_free(t);
 	}
+	{
+		GHashTableIter it;
+		gpointer v;
+
+		g_hash_table_iter_init(&it, w->objs);
+		while (g_hash_table_iter_next(&it, NULL, &v)) {
+			struct wobj *o = v;
+
+			if (o->shm)
+				munmap(o->bytes, o->len);
+			else
+				g_free(o->bytes);
+			g_free(o);
+		}
+	}
+	/* Segments of ranks that ended without freeing them. */
+	if (w->monitor)
+		tm_shm_sweep(be);
 	g_hash_table_destroy(w->objs);
 	g_free(w);
 	be->w = NULL;
@@ -493,27 +574,75 @@ int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	return 0;
 }
 
+/*
+ * A segment of the host's shared store for @ref, if the monitor grants the
+ * room (lock held); NULL to use private memory instead.
+ */
+static void *shm_create(struct tarn_backend *be, tarn_ref_t ref, size_t len)
+{
+	struct tm_pending *p = tm_pending_new(be);
+	struct tm_shm m = {.req = p->req, .len = len};
+	char name[128];
+	void *map = NULL;
+	int fd, rc;
+
+	tm_send(be, TM_MONITOR, T_SHM_ALLOC, &m, sizeof(m), NULL, 0);
+	rc = wait_reply(be, p, 0) ? p->status : TARN_ETIMEDOUT;
+	tm_pending_free(be, p);
+	if (rc)
+		return NULL; /* the store is full: private memory will do */
+	tm_shm_name(be, ref, name, sizeof(name));
+	fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+	if (fd >= 0 && ftruncate(fd, (off_t)len) == 0) {
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			map = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!map) {
+		if (fd >= 0)
+			shm_unlink(name);
+		m.req = 0;
+		tm_send(be, TM_MONITOR, T_SHM_FREE, &m, sizeof(m), NULL, 0);
+	}
+	return map;
+}
+
 int tm_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32_t flags,
 		     void **data)
 {
-	unsigned char *buf = g_try_malloc(len ? len : 1);
+	unsigned char *buf = NULL;
 	struct wobj *o;
+	bool shm = false;
 
-	if (!buf)
-		return TARN_ENOMEM;
 	g_mutex_lock(&be->lock);
 	o = g_hash_table_lookup(W(be)->objs, &ref);
 	if (o && o->sealed) {
 		g_mutex_unlock(&be->lock);
-		g_free(buf);
 		return TARN_EEXIST;
 	}
+	if (o)
+		drop_bytes(be, o); /* a failed attempt's partial result */
+	if (be->store && len && len >= be->store_threshold && len > TM_INLINE_MAX) {
+		buf = shm_create(be, ref, len);
+		shm = buf != NULL;
+	}
+	if (!buf)
+		buf = g_try_malloc(len ? len : 1);
+	if (!buf) {
+		g_mutex_unlock(&be->lock);
+		return TARN_ENOMEM;
+	}
+	o = g_hash_table_lookup(W(be)->objs, &ref); /* a nested task may have made it */
 	if (!o) {
 		o = g_new0(struct wobj, 1);
 		o->ref = ref;
 		g_hash_table_replace(W(be)->objs, &o->ref, o);
+	} else {
+		drop_bytes(be, o);
 	}
-	g_free(o->bytes); /* a failed attempt's partial result */
+	o->shm = shm;
 	o->bytes = buf;
 	o->len = len;
 	o->flags = flags;
@@ -535,11 +664,12 @@ int tm_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 	}
 	m.flags = o->flags;
 	m.len = o->len;
-	if (o->len <= TM_INLINE_MAX) {
+	m.shm = o->shm;
+	if (o->len <= TM_INLINE_MAX && !o->shm) {
 		/* Small: the directory keeps it, and this rank forgets it. */
 		m.inline_len = o->len;
 		tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), o->bytes, o->len);
-		g_hash_table_remove(W(be)->objs, &ref);
+		obj_remove(be, o);
 	} else {
 		o->sealed = true;
 		tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), NULL, 0);
@@ -594,6 +724,26 @@ static int fetch_from(struct tarn_backend *be, int owner, tarn_ref_t ref, uint64
 	return rc;
 }
 
+/* A view of @ref mapped from the owner's segment on this host; -1 when not here. */
+static int map_view(tarn_ref_t ref, size_t len, uint32_t flags, tarn_obj_view_t *view,
+		    struct tarn_backend *be)
+{
+	void *map = tm_shm_map(be, ref, len);
+	struct wview *v;
+
+	if (!map)
+		return -1;
+	v = g_new0(struct wview, 1);
+	v->kind = V_SHM;
+	v->map = map;
+	v->map_len = len;
+	view->data = map;
+	view->len = len;
+	view->flags = flags;
+	view->token = v;
+	return 0;
+}
+
 int tm_worker_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 		    tarn_obj_view_t *view)
 {
@@ -626,7 +776,9 @@ int tm_worker_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 			g_mutex_unlock(&be->lock);
 			return 0;
 		}
-		rc = fetch_from(be, dep->d.owner, ref, deadline, view);
+		rc = dep->d.shm ? map_view(dep->d.ref, dep->d.len, dep->d.flags, view, be) : -1;
+		if (rc)
+			rc = fetch_from(be, dep->d.owner, ref, deadline, view);
 		g_mutex_unlock(&be->lock);
 		return rc;
 	}
@@ -644,6 +796,12 @@ int tm_worker_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	}
 	rc = p->status;
 	owner = p->owner;
+	if (rc == 0 && p->flags_shm &&
+	    map_view(ref, p->len, p->flags, view, be) == 0) {
+		tm_pending_free(be, p);
+		g_mutex_unlock(&be->lock);
+		return 0;
+	}
 	if (rc == 0 && p->count) {
 		struct wview *v = g_new0(struct wview, 1);
 
@@ -676,6 +834,8 @@ void tm_worker_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
 		obj_unpin(be, v->o);
 		g_mutex_unlock(&be->lock);
 	}
+	if (v->kind == V_SHM)
+		munmap(v->map, v->map_len);
 	g_free(v->copy);
 	g_free(v);
 	view->token = NULL;

@@ -5,9 +5,10 @@
  * Run under mpiexec (SPMD) or alone (spawn) by the scripts next to it; every
  * rank runs main(), and tarn_init() returns on the driver only.
  *
- * Usage: test-mpi-check life|gc|idle|die
+ * Usage: test-mpi-check life|gc|idle|die|store on|off
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +267,61 @@ static void idle(void)
 	printf("idle: ok, %d ranks\n", n);
 }
 
+/* Segments of the shared store in /dev/shm now. */
+static int segments(void)
+{
+	struct dirent *e;
+	DIR *d = opendir("/dev/shm");
+	int n = 0;
+
+	if (!d)
+		FAIL("cannot read /dev/shm");
+	while ((e = readdir(d)))
+		n += strncmp(e->d_name, "tarn-mpi-", 9) == 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A large task result lives in the host's shared store (a segment in
+ * /dev/shm) when the store is on and has room, readers get it right, and
+ * the segment goes with the last ref. argv: "on" or "off" (no segment
+ * expected: store off, or too small for the object).
+ */
+static void store(const char *expect)
+{
+	bool on = strcmp(expect, "on") == 0;
+	int before = segments(), during, after = -1;
+	tarn_arg_t a[2] = {tarn_arg_i64(3 << 20), tarn_arg_i64(5)};
+	tarn_ref_t big = call("make", a, 2);
+	tarn_arg_t b[2] = {tarn_arg_ref(big), tarn_arg_i64(5)};
+	const unsigned char *p;
+	tarn_object_t *o;
+
+	if (get_i64(call("check", b, 2)) != 3 << 20)
+		FAIL("a worker read the wrong size");
+	if (tarn_get(big, 30, &o))
+		FAIL("get: %s", tarn_last_error());
+	p = tarn_object_data(o);
+	for (size_t i = 0; i < tarn_object_size(o); i += 4093)
+		if (p[i] != (unsigned char)((i * 7 + 5) & 0xff))
+			FAIL("the driver read byte %zu wrong", i);
+	during = segments();
+	tarn_object_release(o);
+	tarn_ref_release(big);
+	for (int i = 0; i < 200 && after != before; i++) {
+		usleep(10000);
+		after = segments();
+	}
+	printf("store: %d segments before, %d while held, %d after release\n", before, during,
+	       after);
+	if (on ? during != before + 1 : during != before)
+		FAIL("expected %s segment while the object was held", on ? "one" : "no");
+	if (after != before)
+		FAIL("the segment outlived the object");
+	printf("store: ok\n");
+}
+
 static void die(void)
 {
 	tarn_ref_t r[2];
@@ -298,8 +354,10 @@ int main(int argc, char **argv)
 		idle();
 	else if (strcmp(what, "die") == 0)
 		die();
+	else if (strcmp(what, "store") == 0 && argc > 2)
+		store(argv[2]);
 	else
-		FAIL("usage: %s life|gc|idle|die", argv[0]);
+		FAIL("usage: %s life|gc|idle|die|store on|off", argv[0]);
 	rc = tarn_shutdown();
 	if (rc)
 		FAIL("tarn_shutdown: %s", tarn_last_error());

@@ -124,6 +124,20 @@ for b in $backends; do
 	done
 done
 
+# Placement against unidist's round-robin, where it matters: large task
+# results read by other tasks, with the shared store off (as between hosts).
+case " $backends " in
+*" mpi "*)
+	echo "== tarn on mpi-spmd: locality-aware placement against round-robin"
+	for policy in locality round-robin; do
+		env -u SP_PLATFORM -u UNIDIST_BACKEND UNIDIST_MPI_SHARED_OBJECT_STORE=false \
+			UNIDIST_MPI_SCHEDULING=$policy mpiexec -n 4 "$build/bench/tarn-bench" \
+			--backend mpi --workers 2 --label "mpi-spmd/$policy" \
+			${quick:+"$quick"} --only locality || status=1
+	done
+	;;
+esac
+
 for peer in mp dask mpi4py; do
 	echo "== $peer peer"
 	f=$out/peer-$peer.json

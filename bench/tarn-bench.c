@@ -64,6 +64,20 @@ TARN_TASK(bench_fill)
 	return 0;
 }
 
+/* Argument 0: any bytes; returns their sum, having read every byte. */
+TARN_TASK(bench_sum)
+{
+	const unsigned char *p;
+	uint64_t sum = 0;
+	size_t n;
+
+	if (tarn_task_arg(ctx, 0, (const void **)&p, &n))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	for (size_t i = 0; i < n; i++)
+		sum += p[i];
+	return tarn_task_return_i64(ctx, 0, (int64_t)sum);
+}
+
 TARN_TASK(bench_dag_src)
 {
 	return tarn_task_return_i64(ctx, 0, 1);
@@ -163,7 +177,8 @@ static void usage(FILE *out)
 		"  -h, --help         this text\n"
 		"\n"
 		"Workloads: noop noop-batch roundtrip-hot roundtrip-idle put-1MiB\n"
-		"get-1MiB put-1GiB get-1GiB dag idle-cpu (--quick: 64MiB for 1GiB).\n"
+		"get-1MiB put-1GiB get-1GiB dag idle-cpu (--quick: 64MiB for 1GiB),\n"
+		"and locality, only when --only names it.\n"
 		"Exit status: 0 when every workload ran, 1 when one failed, 2 for\n"
 		"a bad command line or when tarn could not start.\n");
 }
@@ -336,7 +351,7 @@ static int check_only(void)
 {
 	static const char *const fixed[] = {
 		"noop", "noop-batch", "roundtrip-hot", "roundtrip-idle",
-		"put-1MiB", "get-1MiB", "dag", "idle-cpu",
+		"put-1MiB", "get-1MiB", "dag", "idle-cpu", "locality",
 	};
 	char large[2][32];
 	const char *p = opt_only;
@@ -1235,6 +1250,66 @@ static void bench_idle_cpu(void)
 	print_line("idle-cpu", from);
 }
 
+/* locality ------------------------------------------------------------------ */
+
+/*
+ * Where a task runs matters when its argument is large: K objects of
+ * 16 MiB are made by tasks (spread over the workers), then each is read
+ * by 4 tasks, all submitted at once. A backend that places a reader on
+ * the worker holding its object reads locally; one that deals tasks
+ * round-robin moves about half the objects between workers. Reported:
+ * the readers' total time and the bytes they read per second.
+ */
+static void bench_locality(void)
+{
+	enum { K = 8, READERS = 4 };
+	size_t size = opt_quick ? 4 * MIB : 16 * MIB, from = nresults;
+	tarn_ref_t objs[K], reads[K * READERS];
+	double t0, secs;
+	struct result *r;
+	int rc = 0;
+
+	for (int i = 0; i < K && !rc; i++) {
+		tarn_arg_t a[2] = { tarn_arg_i64((int64_t)size), tarn_arg_i64(i + 1) };
+
+		rc = tarn_remote("bench_fill", a, 2, NULL, &objs[i]);
+	}
+	if (!rc && tarn_wait(objs, K, K, GET_TIMEOUT, NULL) != K)
+		rc = TARN_ETIMEDOUT;
+	if (rc) {
+		fail("locality", "making the objects", rc);
+		print_line("locality", from);
+		return;
+	}
+	t0 = now();
+	for (int i = 0; i < K * READERS && !rc; i++) {
+		tarn_arg_t a = tarn_arg_ref(objs[i % K]);
+
+		rc = tarn_remote("bench_sum", &a, 1, NULL, &reads[i]);
+	}
+	for (int i = 0; i < K * READERS && !rc; i++) {
+		int64_t sum;
+
+		rc = tarn_get_i64(reads[i], GET_TIMEOUT, &sum);
+		if (!rc && sum != (int64_t)size * (i % K + 1))
+			rc = TARN_EPROTO;
+		tarn_ref_release(reads[i]);
+	}
+	secs = now() - t0;
+	for (int i = 0; i < K; i++)
+		tarn_ref_release(objs[i]);
+	if (rc) {
+		fail("locality", "reading the objects", rc);
+		print_line("locality", from);
+		return;
+	}
+	r = add("locality", "total", secs, "s", 0);
+	note(r, "%d objects of %zu MiB made by tasks, each read by %d tasks", K, size / MIB,
+	     READERS);
+	add("locality", "read", (double)size * K * READERS / secs / 1e9, "GB/s", 1);
+	print_line("locality", from);
+}
+
 /* main --------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1285,6 +1360,8 @@ int main(int argc, char **argv)
 		bench_dag();
 	if (selected("idle-cpu"))
 		bench_idle_cpu();
+	if (opt_only && selected("locality"))
+		bench_locality();
 
 	if (opt_json && write_json(opt_json))
 		failures++;

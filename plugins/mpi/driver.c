@@ -212,6 +212,16 @@ static int pick_worker(struct tarn_backend *be, const struct dtask *t)
 	uint32_t best_n = UINT32_MAX;
 	uint64_t biggest = TM_INLINE_MAX;
 
+	if (be->round_robin) {
+		/* unidist's policy: each live worker in turn, whatever it holds. */
+		for (int i = 0; i < nw; i++) {
+			int r = TM_FIRST_WORKER + (int)(d->rr++ % (uint32_t)nw);
+
+			if (d->ranks[r].alive)
+				return r;
+		}
+		return -1;
+	}
 	for (int i = 0; i < nw; i++) {
 		int r = TM_FIRST_WORKER + (int)((d->rr + (uint32_t)i) % (uint32_t)nw);
 

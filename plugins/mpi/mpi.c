@@ -672,6 +672,7 @@ static int mpi_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	be->backoff = g_ascii_strtod(cfg(host, "UNIDIST_MPI_BACKOFF"), NULL);
 	be->spin_ns = 50000; /* 50 µs of polling before the first sleep */
 	be->store = strcmp(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE"), "true") == 0;
+	be->round_robin = strcmp(cfg(host, "UNIDIST_MPI_SCHEDULING"), "round-robin") == 0;
 	be->store_threshold = g_ascii_strtoull(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE_THRESHOLD"),
 					       NULL, 10);
 	be->store_limit = g_ascii_strtoull(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE_MEMORY"), NULL,

@@ -246,6 +246,7 @@ struct tarn_backend {
 	atomic_bool failed; /* the comm thread gave up: the job is ending */
 	GPtrArray *sends;   /* struct tm_send in flight */
 	double backoff;     /* seconds */
+	bool round_robin;   /* UNIDIST_MPI_SCHEDULING=round-robin */
 	uint64_t spin_ns;
 
 	/* The per-host shared object store (UNIDIST_MPI_SHARED_OBJECT_STORE). */

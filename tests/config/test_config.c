@@ -922,7 +922,7 @@ Test(describe, count_covers_every_required_setting)
 		"SP_JOB_TIME", "SP_JOB_NAME", "SP_DATA_ROOT", "SP_NUM_EXECUTORS",
 		"SP_BIND_NUMA_NODE", "SP_MEMORY_ALLOCATOR", "SP_SPAWN",
 		"UNIDIST_PROCPOOL_STORE_SIZE", "UNIDIST_PROCPOOL_INLINE_MAX",
-		"UNIDIST_PROCPOOL_SPIN_US",
+		"UNIDIST_PROCPOOL_SPIN_US", "UNIDIST_MPI_SCHEDULING",
 	};
 
 	cr_assert_eq(tarn_config_count(), G_N_ELEMENTS(required));

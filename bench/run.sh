@@ -135,6 +135,13 @@ case " $backends " in
 			--backend mpi --workers 2 --label "mpi-spmd/$policy" \
 			${quick:+"$quick"} --only locality || status=1
 	done
+	echo "== tarn on mpi-spmd: 64 MiB from a task on one worker to a task on the other"
+	for store in true false; do
+		env -u SP_PLATFORM -u UNIDIST_BACKEND UNIDIST_MPI_SHARED_OBJECT_STORE=$store \
+			UNIDIST_MPI_SCHEDULING=round-robin mpiexec -n 4 "$build/bench/tarn-bench" \
+			--backend mpi --workers 2 --label "mpi-spmd/store=$store" \
+			${quick:+"$quick"} --only xfer-64MiB || status=1
+	done
 	;;
 esac
 

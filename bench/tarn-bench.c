@@ -78,6 +78,20 @@ TARN_TASK(bench_sum)
 	return tarn_task_return_i64(ctx, 0, (int64_t)sum);
 }
 
+/* Argument 0: any bytes; reads one byte per page, returns their sum. */
+TARN_TASK(bench_touch)
+{
+	const unsigned char *p;
+	int64_t sum = 0;
+	size_t n;
+
+	if (tarn_task_arg(ctx, 0, (const void **)&p, &n))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	for (size_t i = 0; i < n; i += 4096)
+		sum += p[i];
+	return tarn_task_return_i64(ctx, 0, sum);
+}
+
 TARN_TASK(bench_dag_src)
 {
 	return tarn_task_return_i64(ctx, 0, 1);
@@ -178,7 +192,7 @@ static void usage(FILE *out)
 		"\n"
 		"Workloads: noop noop-batch roundtrip-hot roundtrip-idle put-1MiB\n"
 		"get-1MiB put-1GiB get-1GiB dag idle-cpu (--quick: 64MiB for 1GiB),\n"
-		"and locality, only when --only names it.\n"
+		"and locality, xfer-64MiB, only when --only names them.\n"
 		"Exit status: 0 when every workload ran, 1 when one failed, 2 for\n"
 		"a bad command line or when tarn could not start.\n");
 }
@@ -351,7 +365,7 @@ static int check_only(void)
 {
 	static const char *const fixed[] = {
 		"noop", "noop-batch", "roundtrip-hot", "roundtrip-idle",
-		"put-1MiB", "get-1MiB", "dag", "idle-cpu", "locality",
+		"put-1MiB", "get-1MiB", "dag", "idle-cpu", "locality", "xfer-64MiB",
 	};
 	char large[2][32];
 	const char *p = opt_only;
@@ -1310,6 +1324,49 @@ static void bench_locality(void)
 	print_line("locality", from);
 }
 
+/*
+ * An object made by one task, read by the next: 64 MiB from task to task.
+ * With two workers dealt tasks in turn (UNIDIST_MPI_SCHEDULING=round-robin
+ * on mpi) the reader runs on the other worker, so the figure is a transfer
+ * between workers: 64 MiB over the reader's whole round trip (submit, fetch
+ * from the owner, touch one byte per page, result back), median of 5.
+ */
+static void bench_xfer(void)
+{
+	size_t size = 64 * MIB, from = nresults;
+	double secs[5];
+	int rc = 0, n = 0;
+
+	for (int i = 0; i < 5 && !rc; i++) {
+		tarn_ref_t obj, rd;
+		tarn_arg_t a;
+		int64_t sum;
+		double t0;
+
+		rc = produce(size, 1, &obj);
+		if (rc)
+			break;
+		a = tarn_arg_ref(obj);
+		t0 = now();
+		rc = tarn_remote("bench_touch", &a, 1, NULL, &rd);
+		if (!rc)
+			rc = tarn_get_i64(rd, GET_TIMEOUT, &sum);
+		secs[n++] = now() - t0;
+		if (!rc && sum != (int64_t)(size / 4096))
+			rc = TARN_EPROTO;
+		tarn_ref_release(rd);
+		tarn_ref_release(obj);
+	}
+	if (rc) {
+		fail("xfer-64MiB", "making or reading the object", rc);
+		print_line("xfer-64MiB", from);
+		return;
+	}
+	note(add("xfer-64MiB", "rate", (double)size / median(secs, (size_t)n) / 1e9, "GB/s", 1),
+	     "made by a task, read by the next (one byte per page); median of %d", n);
+	print_line("xfer-64MiB", from);
+}
+
 /* main --------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1362,6 +1419,8 @@ int main(int argc, char **argv)
 		bench_idle_cpu();
 	if (opt_only && selected("locality"))
 		bench_locality();
+	if (opt_only && selected("xfer-64MiB"))
+		bench_xfer();
 
 	if (opt_json && write_json(opt_json))
 		failures++;

@@ -20,7 +20,15 @@ trap 'rm -rf "$tmp"' EXIT
 # Segments Open MPI (vader, pmix) or tarn could leave; other files are not ours.
 ours='vader|pmix|ompi|tarn'
 ls /dev/shm 2>/dev/null | grep -E "$ours" | sort > "$tmp/shm.before"
-pgrep -x orted | sort > "$tmp/orted.before"
+# A singleton's orted runs in the singleton's working directory: only those
+# in ours can be this test's (another build's tests may run meanwhile).
+here=$(pwd -P)
+our_orted() {
+	for p in $(pgrep -x orted); do
+		[ "$(readlink "/proc/$p/cwd" 2>/dev/null)" = "$here" ] && echo "$p"
+	done | sort
+}
+our_orted > "$tmp/orted.before"
 
 case $mode in
 spmd) timeout -k 5 170 mpiexec -n 4 "$prog" "$@" ;;
@@ -33,7 +41,7 @@ rc=$?
 # Ranks and daemons get a moment to finish exiting.
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	left=$(pgrep -f -x "$prog( .*)?")
-	orted=$(pgrep -x orted | sort | comm -13 "$tmp/orted.before" -)
+	orted=$(our_orted | comm -13 "$tmp/orted.before" -)
 	[ -z "$left$orted" ] && break
 	sleep 0.5
 done

@@ -451,13 +451,15 @@ static gpointer comm_main(gpointer arg)
 		if (now - idle_since < be->spin_ns || be->sends->len) {
 			/*
 			 * Spin briefly: an answer usually comes within microseconds.
-			 * Yield now and then: on a machine with fewer cores than
-			 * threads, the one we wait for may need this core.
+			 * Yield every other turn: on a machine with fewer cores than
+			 * threads, the one we wait for may need this core (yielding
+			 * every 32 turns gave 124-209k no-op tasks/s here, every
+			 * other turn 256-294k, with round trips no slower).
 			 */
 #if defined(__x86_64__) || defined(__i386__)
 			__builtin_ia32_pause();
 #endif
-			if (++spins % 32 == 0)
+			if (++spins % 2 == 0)
 				sched_yield();
 			continue;
 		}

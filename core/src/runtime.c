@@ -455,7 +455,7 @@ static int submit(uint32_t kind, const char *name, const char *display,
 	d.num_returns = o->num_returns;
 	d.payload = buf;
 	d.payload_len = len;
-	tarn_error(0, "%s", ""); /* so that a set_error() from the backend shows */
+	tarn_error_clear(); /* so that a set_error() from the backend shows */
 	if (kind == TARN_TASK_ACTOR_CREATE)
 		rc = tarn_rt.ops->actor_create(tarn_rt.be, &d);
 	else
@@ -538,22 +538,19 @@ TARN_API int tarn_put(const void *data, size_t len, tarn_ref_t *out)
 	return 0;
 }
 
-TARN_API int tarn_get(tarn_ref_t ref, double timeout, tarn_object_t **out)
+/*
+ * Fetch @ref into caller storage: pinned on success, and a task error is
+ * already turned into TARN_ETASK (and unpinned).
+ */
+static int fetch_view(tarn_ref_t ref, double timeout, tarn_obj_view_t *view)
 {
-	struct tarn_object *obj;
-	int rc = check_init("tarn_get");
+	int rc;
 
-	if (rc)
-		return rc;
-	if (!out)
-		return tarn_error(TARN_EINVAL, "tarn_get: out is NULL");
-	*out = NULL;
 	if (!tarn_ref_is_valid(ref))
 		return tarn_error(TARN_EINVAL, "tarn_get: the null ref");
-	obj = g_new0(struct tarn_object, 1);
-	rc = tarn_rt.ops->fetch(tarn_rt.be, ref, timeout, &obj->view);
+	memset(view, 0, sizeof(*view));
+	rc = tarn_rt.ops->fetch(tarn_rt.be, ref, timeout, view);
 	if (rc) {
-		g_free(obj);
 		if (rc == TARN_ETIMEDOUT)
 			return tarn_error(rc, "tarn_get: ref %" PRIu64 ":%" PRIu64 " not ready after %.3f s",
 					  ref.origin, ref.seq, timeout);
@@ -563,32 +560,54 @@ TARN_API int tarn_get(tarn_ref_t ref, double timeout, tarn_object_t **out)
 		return tarn_error(rc, "tarn_get: ref %" PRIu64 ":%" PRIu64 ": %s",
 				  ref.origin, ref.seq, tarn_strerror(rc));
 	}
-	if (obj->view.flags & TARN_OBJ_ERROR) {
-		rc = tarn_error(TARN_ETASK, "%.*s", (int)obj->view.len,
-				(const char *)obj->view.data);
-		tarn_rt.ops->unpin(tarn_rt.be, &obj->view);
-		g_free(obj);
+	if (view->flags & TARN_OBJ_ERROR) {
+		rc = tarn_error(TARN_ETASK, "%.*s", (int)view->len,
+				(const char *)view->data);
+		tarn_rt.ops->unpin(tarn_rt.be, view);
 		return rc;
 	}
+	return 0;
+}
+
+TARN_API int tarn_get(tarn_ref_t ref, double timeout, tarn_object_t **out)
+{
+	struct tarn_object *obj;
+	tarn_obj_view_t view;
+	int rc = check_init("tarn_get");
+
+	if (rc)
+		return rc;
+	if (!out)
+		return tarn_error(TARN_EINVAL, "tarn_get: out is NULL");
+	*out = NULL;
+	rc = fetch_view(ref, timeout, &view);
+	if (rc)
+		return rc;
+	obj = g_new(struct tarn_object, 1);
+	obj->view = view;
 	obj->generation = atomic_load(&tarn_rt.generation);
 	*out = obj;
 	return 0;
 }
 
+/* No object handle: a fixed-size value is copied out and unpinned at once. */
 static int get_fixed(tarn_ref_t ref, double timeout, void *out, size_t size)
 {
-	tarn_object_t *obj;
-	int rc = tarn_get(ref, timeout, &obj);
+	tarn_obj_view_t view;
+	int rc = check_init("tarn_get");
 
 	if (rc)
 		return rc;
-	if (obj->view.len != size) {
+	rc = fetch_view(ref, timeout, &view);
+	if (rc)
+		return rc;
+	if (view.len != size) {
 		rc = tarn_error(TARN_EINVAL, "object %" PRIu64 ":%" PRIu64 " is %zu bytes, expected %zu",
-				ref.origin, ref.seq, obj->view.len, size);
+				ref.origin, ref.seq, view.len, size);
 	} else {
-		memcpy(out, obj->view.data, size);
+		memcpy(out, view.data, size);
 	}
-	tarn_object_release(obj);
+	tarn_rt.ops->unpin(tarn_rt.be, &view);
 	return rc;
 }
 

@@ -88,6 +88,11 @@ struct pp_driver {
 	const tarn_host_services_t *host;
 	GMutex lock;
 	GCond changed; /* an object was sealed or a worker died */
+	/*
+	 * Threads in g_cond_wait_until(&changed): glib's broadcast is a
+	 * futex syscall even with nobody waiting, once per sealed object.
+	 */
+	uint32_t cond_waiters;
 	int ctl_fd, store_fd;
 	struct pp_control *ctl;
 	size_t ctl_size;
@@ -122,6 +127,12 @@ static struct pp_driver *D(struct tarn_backend *be)
 }
 
 static void seal_locked(struct pp_driver *d, struct pobj *o);
+
+static void changed_locked(struct pp_driver *d)
+{
+	if (d->cond_waiters)
+		g_cond_broadcast(&d->changed);
+}
 
 /* Objects ----------------------------------------------------------------------- */
 
@@ -500,7 +511,7 @@ static void seal_locked(struct pp_driver *d, struct pobj *o)
 		}
 		g_array_free(f, TRUE);
 	}
-	g_cond_broadcast(&d->changed);
+	changed_locked(d);
 	obj_maybe_free(d, o);
 }
 
@@ -1148,7 +1159,7 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 		spawn_worker(d, w->slot);
 	if (d->broken)
 		fail_everything(d);
-	g_cond_broadcast(&d->changed);
+	changed_locked(d);
 	dispatch(d);
 }
 
@@ -1214,7 +1225,7 @@ static void handle_lost(struct pp_driver *d)
 			task_unpin_deps(d, l->t);
 			task_free(d, l->t);
 		}
-		g_cond_broadcast(&d->changed);
+		changed_locked(d);
 		g_mutex_unlock(&d->lock);
 		g_free(l);
 	}
@@ -1810,7 +1821,9 @@ int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 
 			if (deadline >= 0 && deadline < until)
 				until = deadline;
+			d->cond_waiters++;
 			g_cond_wait_until(&d->changed, &d->lock, until);
+			d->cond_waiters--;
 		}
 	}
 	g_mutex_unlock(&d->lock);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "pp.h"
+#include "reftab.h"
 
 extern char **environ;
 
@@ -71,7 +72,7 @@ struct pworker {
 	bool alive;
 	struct pp_ring *in, *out;
 	struct pp_slot *sh;
-	GHashTable *inflight; /* task id -> ptask */
+	struct reftab inflight; /* task id -> ptask */
 	GHashTable *pins;     /* ref -> count of fetch pins it holds */
 	tarn_ref_t timed_out; /* the task it was killed for */
 };
@@ -104,7 +105,7 @@ struct pp_driver {
 	uint32_t nworkers;
 	struct pworker workers[PP_MAX_WORKERS];
 	uint64_t next_origin;
-	GHashTable *objs;   /* ref -> pobj */
+	struct reftab objs; /* ref -> pobj */
 	GHashTable *actors; /* actor -> pactor */
 	GQueue ready;       /* tasks whose deps exist, not dispatched yet */
 	GPtrArray *lost;    /* struct lost, for the progress thread */
@@ -138,7 +139,7 @@ static void changed_locked(struct pp_driver *d)
 
 static struct pobj *obj_find(struct pp_driver *d, tarn_ref_t ref)
 {
-	return g_hash_table_lookup(d->objs, &ref);
+	return reftab_find(&d->objs, ref);
 }
 
 static struct pobj *obj_new(struct pp_driver *d, tarn_ref_t ref)
@@ -148,7 +149,7 @@ static struct pobj *obj_new(struct pp_driver *d, tarn_ref_t ref)
 	o->ref = ref;
 	o->off = PP_INLINE;
 	o->alloc_slot = -1;
-	g_hash_table_replace(d->objs, &o->ref, o);
+	reftab_put(&d->objs, ref, o);
 	return o;
 }
 
@@ -185,7 +186,8 @@ static void obj_maybe_free(struct pp_driver *d, struct pobj *o)
 	if (o->off != PP_INLINE)
 		pp_arena_free(d->arena, o->off);
 	o->off = PP_INLINE;
-	g_hash_table_remove(d->objs, &o->ref);
+	reftab_remove(&d->objs, o->ref);
+	obj_free(o);
 }
 
 static const void *obj_data(struct pp_driver *d, struct pobj *o)
@@ -362,7 +364,7 @@ static int pick_worker(struct pp_driver *d)
 		 * flight, and a cap would starve the very tasks they wait for.
 		 * A full ring pushes back instead.
 		 */
-		n = g_hash_table_size(w->inflight);
+		n = (guint)reftab_size(&w->inflight);
 		if (n < best_n) {
 			best = (int)i;
 			best_n = n;
@@ -427,7 +429,7 @@ static bool send_task(struct pp_driver *d, struct ptask *t, int slot)
 	pp_ring_commit(w->in);
 	pp_doorbell_ring(&w->sh->bell);
 	t->slot = slot;
-	g_hash_table_replace(w->inflight, &t->d.id, t);
+	reftab_put(&w->inflight, t->d.id, t);
 	return true;
 }
 
@@ -550,12 +552,11 @@ static int submit_locked(struct pp_driver *d, struct ptask *t)
 /* The end of a task's attempt on @w (lock held). */
 static void task_finished(struct pp_driver *d, struct pworker *w, const struct m_done *m)
 {
-	struct ptask *t = g_hash_table_lookup(w->inflight, &m->id);
+	struct ptask *t = reftab_remove(&w->inflight, m->id);
 	bool unsealed = false;
 
 	if (!t)
 		return;
-	g_hash_table_remove(w->inflight, &m->id);
 	if (d->host->task_done)
 		d->host->task_done(d->host->host, &t->d, &m->report);
 	for (size_t i = 0; i < t->d.num_returns; i++) {
@@ -1065,6 +1066,7 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 	GHashTableIter it;
 	gpointer k, v;
 	GPtrArray *again = g_ptr_array_new();
+	GPtrArray *orphans = g_ptr_array_new();
 
 	bool started = atomic_load(&w->sh->ready) != 0;
 
@@ -1084,9 +1086,13 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 	       (int)w->pid, WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
 	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
 	       d->broken ? "" : "; starting a replacement");
-	g_hash_table_iter_init(&it, w->inflight);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct ptask *t = v;
+	/* Emptied first: what follows may dispatch, and must not see these. */
+	for (size_t i = 0; i <= w->inflight.mask; i++)
+		if (w->inflight.slots[i].val)
+			g_ptr_array_add(orphans, w->inflight.slots[i].val);
+	reftab_clear(&w->inflight);
+	for (guint i = 0; i < orphans->len; i++) {
+		struct ptask *t = orphans->pdata[i];
 		bool ran = pp_ref_equal(&t->d.id, &running);
 
 		t->slot = -1;
@@ -1115,7 +1121,7 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 			g_ptr_array_add(again, t); /* never started: just run it elsewhere */
 		}
 	}
-	g_hash_table_remove_all(w->inflight);
+	g_ptr_array_free(orphans, TRUE);
 	for (guint i = 0; i < again->len; i++)
 		g_queue_push_head(&d->ready, again->pdata[i]);
 	g_ptr_array_free(again, TRUE);
@@ -1148,11 +1154,10 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 		}
 	}
 	g_hash_table_remove_all(w->pins);
-	g_hash_table_iter_init(&it, d->objs);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct pobj *o = v;
+	for (size_t i = 0; i <= d->objs.mask; i++) {
+		struct pobj *o = d->objs.slots[i].val;
 
-		if (o->alloc_slot == w->slot && !o->sealed)
+		if (o && o->alloc_slot == w->slot && !o->sealed)
 			obj_drop_bytes(d, o);
 	}
 	if (!atomic_load(&d->stop) && !d->broken)
@@ -1186,7 +1191,7 @@ static void watch_workers(struct pp_driver *d)
 		running.seq = atomic_load(&w->sh->run_seq);
 		if (!running.seq)
 			continue;
-		t = g_hash_table_lookup(w->inflight, &running);
+		t = reftab_find(&w->inflight, running);
 		if (t && t->d.timeout > 0 &&
 		    now - atomic_load(&w->sh->run_since_ns) > (uint64_t)(t->d.timeout * 1e9)) {
 			w->timed_out = running;
@@ -1239,9 +1244,17 @@ static int64_t idle_wait_ns(struct pp_driver *d)
 
 	g_mutex_lock(&d->lock);
 	for (uint32_t i = 0; i < d->nworkers && !busy; i++)
-		busy = g_hash_table_size(d->workers[i].inflight) > 0;
+		busy = reftab_size(&d->workers[i].inflight) > 0;
 	g_mutex_unlock(&d->lock);
 	return busy ? 5000000 : 50000000;
+}
+
+static bool any_output(struct pp_driver *d)
+{
+	for (uint32_t i = 0; i < d->nworkers; i++)
+		if (d->workers[i].alive && pp_ring_has_data(d->workers[i].out))
+			return true;
+	return false;
 }
 
 static gpointer progress_main(gpointer data)
@@ -1251,19 +1264,29 @@ static gpointer progress_main(gpointer data)
 
 	while (!atomic_load(&d->stop)) {
 		uint32_t seq = pp_doorbell_seq(&d->ctl->driver_bell);
-		uint64_t now;
-		size_t n;
-		bool lost;
+		uint64_t now = pp_now_ns();
+		size_t n = 0;
+		bool lost = false, locked;
 
-		g_mutex_lock(&d->lock);
-		n = progress_locked(d);
-		now = pp_now_ns();
-		if (now - d->last_reap_ns > 2000000) {
-			watch_workers(d);
-			d->last_reap_ns = now;
+		/*
+		 * While spinning, take the lock only when a worker wrote something
+		 * and nobody else holds it: a caller inside submit or get drains
+		 * the rings itself, and making it hand the lock over costs both
+		 * sides a futex call per task.
+		 */
+		if (now - last_work < d->spin_ns && now - d->last_reap_ns <= 2000000)
+			locked = any_output(d) && g_mutex_trylock(&d->lock);
+		else
+			locked = (g_mutex_lock(&d->lock), true);
+		if (locked) {
+			n = progress_locked(d);
+			if (now - d->last_reap_ns > 2000000) {
+				watch_workers(d);
+				d->last_reap_ns = now;
+			}
+			lost = d->lost->len > 0;
+			g_mutex_unlock(&d->lock);
 		}
-		lost = d->lost->len > 0;
-		g_mutex_unlock(&d->lock);
 		if (lost)
 			handle_lost(d);
 		if (n || lost) {
@@ -1391,7 +1414,7 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 		d->ctl->slots[i].in_off = head + 2 * i * pp_ring_size(PP_RING_BYTES);
 		d->ctl->slots[i].out_off = d->ctl->slots[i].in_off + pp_ring_size(PP_RING_BYTES);
 	}
-	d->objs = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, obj_free);
+	reftab_init(&d->objs);
 	d->actors = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, NULL);
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
@@ -1401,7 +1424,7 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	if (gethostname(d->hostname, sizeof(d->hostname) - 1) != 0)
 		snprintf(d->hostname, sizeof(d->hostname), "localhost");
 	for (uint32_t i = 0; i < d->nworkers; i++) {
-		d->workers[i].inflight = g_hash_table_new(pp_ref_hash, pp_ref_equal);
+		reftab_init(&d->workers[i].inflight);
 		d->workers[i].pins = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, g_free, NULL);
 		if (spawn_worker(d, (int)i) != 0) {
 			host->set_error(host->host, "cannot start procpool's worker processes");
@@ -1455,11 +1478,11 @@ int pp_driver_close(struct tarn_backend *be)
 	for (uint32_t i = 0; i < d->nworkers; i++) {
 		struct pworker *w = &d->workers[i];
 
-		if (w->inflight) {
-			g_hash_table_iter_init(&it, w->inflight);
-			while (g_hash_table_iter_next(&it, &k, &v))
-				task_free(d, v);
-			g_hash_table_destroy(w->inflight);
+		if (w->inflight.slots) {
+			for (size_t j = 0; j <= w->inflight.mask; j++)
+				if (w->inflight.slots[j].val)
+					task_free(d, w->inflight.slots[j].val);
+			reftab_fini(&w->inflight);
 		}
 		if (w->pins)
 			g_hash_table_destroy(w->pins);
@@ -1478,20 +1501,22 @@ int pp_driver_close(struct tarn_backend *be)
 		}
 		g_hash_table_destroy(d->actors);
 	}
-	if (d->objs) {
+	if (d->objs.slots) {
 		/* Tasks still waiting for deps hang off their objects: free them once. */
 		GHashTable *seen = g_hash_table_new(NULL, NULL);
 
-		g_hash_table_iter_init(&it, d->objs);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			struct pobj *o = v;
+		for (size_t j = 0; j <= d->objs.mask; j++) {
+			struct pobj *o = d->objs.slots[j].val;
 
-			for (guint i = 0; o->waiters && i < o->waiters->len; i++)
+			for (guint i = 0; o && o->waiters && i < o->waiters->len; i++)
 				if (g_hash_table_add(seen, o->waiters->pdata[i]))
 					task_free(d, o->waiters->pdata[i]);
 		}
 		g_hash_table_destroy(seen);
-		g_hash_table_destroy(d->objs);
+		for (size_t j = 0; j <= d->objs.mask; j++)
+			if (d->objs.slots[j].val)
+				obj_free(d->objs.slots[j].val);
+		reftab_fini(&d->objs);
 	}
 	if (d->lost) {
 		for (guint i = 0; i < d->lost->len; i++) {
@@ -1559,6 +1584,9 @@ int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 		p->actor = a;
 		rc = submit_locked(d, p);
 	}
+	/* Completions free ring space and results: take them while here. */
+	if (any_output(d))
+		progress_locked(d);
 	g_mutex_unlock(&d->lock);
 	return rc;
 }
@@ -1581,8 +1609,8 @@ static int actor_create_locked(struct pp_driver *d, struct ptask *t)
 	}
 	for (uint32_t i = 1; i < d->nworkers; i++)
 		if (count[i] < count[best] ||
-		    (count[i] == count[best] && g_hash_table_size(d->workers[i].inflight) <
-						      g_hash_table_size(d->workers[best].inflight)))
+		    (count[i] == count[best] && reftab_size(&d->workers[i].inflight) <
+						      reftab_size(&d->workers[best].inflight)))
 			best = (int)i;
 	g_free(count);
 	a->id = t->d.actor;

@@ -71,6 +71,17 @@ struct pp_ring {
 	_Alignas(PP_CACHELINE) unsigned char data[];
 };
 
+/*
+ * True when the ring holds a message nobody consumed yet. Only reads shared
+ * positions, so any thread may ask without the consumer's lock; the answer
+ * may be stale by the time it returns.
+ */
+static inline bool pp_ring_has_data(struct pp_ring *r)
+{
+	return atomic_load_explicit(&r->tail, memory_order_acquire) !=
+	       atomic_load_explicit(&r->head, memory_order_acquire);
+}
+
 /* Bytes to reserve in shared memory for a ring of @capacity data bytes. */
 size_t pp_ring_size(size_t capacity);
 /* @capacity: a power of two >= 4096. */

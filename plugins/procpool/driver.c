@@ -33,7 +33,9 @@ struct pobj {
 	uint32_t flags;
 	uint64_t len;
 	uint64_t off;          /* store offset, or PP_INLINE */
-	unsigned char *bytes;  /* the inline copy */
+	unsigned char *bytes;  /* the inline copy: small, or on the heap */
+	/* Most results are a few bytes: keep them without an allocation. */
+	_Alignas(8) unsigned char small[16];
 	uint32_t holds;
 	uint32_t pins;         /* driver views, worker fetches, pending tasks */
 	int alloc_slot;        /* worker writing an unsealed store block, or -1 */
@@ -117,7 +119,6 @@ struct pp_driver {
 	char **argv;
 	char hostname[128];
 	uint64_t last_reap_ns;
-	GHashTable *views;      /* tokens of views handed out, freed at close */
 	uint32_t start_failures; /* workers in a row that died before serving */
 	char *broken;           /* why the pool stopped starting workers */
 };
@@ -153,11 +154,25 @@ static struct pobj *obj_new(struct pp_driver *d, tarn_ref_t ref)
 	return o;
 }
 
+static void obj_free_bytes(struct pobj *o)
+{
+	if (o->bytes != o->small)
+		g_free(o->bytes);
+	o->bytes = NULL;
+}
+
+/* Room for @len inline bytes in @o (which has none); NULL when out of memory. */
+static unsigned char *obj_alloc_bytes(struct pobj *o, size_t len)
+{
+	o->bytes = len <= sizeof(o->small) ? o->small : g_try_malloc(len);
+	return o->bytes;
+}
+
 static void obj_drop_bytes(struct pp_driver *d, struct pobj *o)
 {
 	if (o->off != PP_INLINE)
 		pp_arena_free(d->arena, o->off);
-	g_free(o->bytes);
+	obj_free_bytes(o);
 	o->bytes = NULL;
 	o->off = PP_INLINE;
 	o->made = false;
@@ -172,7 +187,7 @@ static void obj_free(gpointer p)
 		g_ptr_array_free(o->waiters, TRUE);
 	if (o->fetchers)
 		g_array_free(o->fetchers, TRUE);
-	g_free(o->bytes);
+	obj_free_bytes(o);
 	g_free(o);
 }
 
@@ -335,7 +350,9 @@ static void store_error_locked(struct pp_driver *d, struct ptask *t, const char 
 		if (o->sealed)
 			continue;
 		obj_drop_bytes(d, o);
-		o->bytes = g_memdup2(msg, len);
+		if (!obj_alloc_bytes(o, len))
+			continue; /* no memory for the message: it stays unmade */
+		memcpy(o->bytes, msg, len);
 		o->len = len;
 		o->flags = TARN_OBJ_ERROR;
 		o->made = true;
@@ -597,9 +614,14 @@ static void on_seal(struct pp_driver *d, struct pworker *w, const struct m_obj *
 	if (m->off == PP_INLINE) {
 		if (o->off != PP_INLINE)
 			pp_arena_free(d->arena, o->off);
-		g_free(o->bytes);
+		obj_free_bytes(o);
 		o->off = PP_INLINE;
-		o->bytes = g_memdup2(bytes, m->len ? m->len : 1);
+		if (!obj_alloc_bytes(o, m->len)) {
+			pp_log(d->host, TARN_LOG_ERROR, "no memory for a %" G_GUINT64_FORMAT
+			       "-byte result from worker %d", m->len, w->slot);
+			return;
+		}
+		memcpy(o->bytes, bytes, m->len);
 	} else if (o->off != m->off) {
 		pp_log(d->host, TARN_LOG_ERROR, "worker %d sealed %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT
 		       " at an offset it was not given", w->slot, m->ref.origin, m->ref.seq);
@@ -1418,8 +1440,6 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	d->actors = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, NULL);
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
-	/* Views released after shutdown are never unpinned: free them here. */
-	d->views = g_hash_table_new_full(NULL, NULL, g_free, NULL);
 	d->argv = read_cmdline();
 	if (gethostname(d->hostname, sizeof(d->hostname) - 1) != 0)
 		snprintf(d->hostname, sizeof(d->hostname), "localhost");
@@ -1529,8 +1549,6 @@ int pp_driver_close(struct tarn_backend *be)
 	}
 	if (d->libs)
 		g_ptr_array_free(d->libs, TRUE);
-	if (d->views)
-		g_hash_table_destroy(d->views);
 	g_free(d->broken);
 	if (d->arena)
 		pp_arena_destroy(d->arena);
@@ -1689,9 +1707,7 @@ int pp_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	}
 	obj_drop_bytes(d, o);
 	o->off = off;
-	if (off == PP_INLINE)
-		o->bytes = g_try_malloc(len ? len : 1);
-	if (off == PP_INLINE && !o->bytes) {
+	if (off == PP_INLINE && !obj_alloc_bytes(o, len)) {
 		rc = TARN_ENOMEM;
 		goto out;
 	}
@@ -1796,8 +1812,8 @@ int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	view->data = obj_data(d, o);
 	view->len = o->len;
 	view->flags = o->flags;
-	view->token = g_memdup2(&o->ref, sizeof(o->ref));
-	g_hash_table_add(d->views, view->token);
+	/* The pin keeps @o alive until the view is unpinned. */
+	view->token = o;
 	g_mutex_unlock(&d->lock);
 	return 0;
 }
@@ -1810,12 +1826,11 @@ void pp_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
 	if (!view->token)
 		return;
 	g_mutex_lock(&d->lock);
-	o = obj_find(d, *(tarn_ref_t *)view->token);
-	if (o && o->pins) {
+	o = view->token;
+	if (o->pins) {
 		o->pins--;
 		obj_maybe_free(d, o);
 	}
-	g_hash_table_remove(d->views, view->token); /* frees it */
 	g_mutex_unlock(&d->lock);
 	view->token = NULL;
 }

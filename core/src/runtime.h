@@ -67,6 +67,9 @@ struct payload_in {
 
 /* Encode into a g_malloc()ed buffer; returns 0 or TARN_EINVAL/ENOMEM. */
 int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len);
+/* The two halves, for callers that pack many payloads in one buffer. */
+int tarn_payload_size(const struct payload_in *in, size_t *len); /* checks @in */
+void tarn_payload_write(const struct payload_in *in, void *buf);  /* *len bytes */
 /*
  * Decode @buf; the result is one g_malloc()ed block (g_free it) whose
  * inline argument data points into @buf, which must outlive it.

@@ -534,8 +534,8 @@ static void seal_locked(struct pp_driver *d, struct pobj *o)
 	obj_maybe_free(d, o);
 }
 
-/* Register @t (copied) and run it once its deps exist (lock held). */
-static int submit_locked(struct pp_driver *d, struct ptask *t)
+/* Register @t (copied) to run once its deps exist (lock held). */
+static void register_locked(struct pp_driver *d, struct ptask *t)
 {
 	/* The submitter's hold on each result exists from now on. */
 	for (size_t i = 0; i < t->d.num_returns; i++) {
@@ -562,6 +562,12 @@ static int submit_locked(struct pp_driver *d, struct ptask *t)
 		g_queue_push_tail(&t->actor->pending, t);
 	else if (!t->missing)
 		g_queue_push_tail(&d->ready, t);
+}
+
+/* Register @t and send what can run now (lock held). */
+static int submit_locked(struct pp_driver *d, struct ptask *t)
+{
+	register_locked(d, t);
 	dispatch(d);
 	return 0;
 }
@@ -1607,6 +1613,32 @@ int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 		progress_locked(d);
 	g_mutex_unlock(&d->lock);
 	return rc;
+}
+
+int pp_driver_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	struct pp_driver *d = D(be);
+
+	g_mutex_lock(&d->lock);
+	if (d->broken) {
+		d->host->set_error(d->host->host, d->broken);
+		g_mutex_unlock(&d->lock);
+		return TARN_EWORKER;
+	}
+	/*
+	 * One lock for the lot, and tasks go out as soon as they are
+	 * registered, so workers start on the first while the rest are copied.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		register_locked(d, task_copy(&tasks[i]));
+		if ((i & 31) == 31)
+			dispatch(d);
+	}
+	dispatch(d);
+	if (any_output(d))
+		progress_locked(d);
+	g_mutex_unlock(&d->lock);
+	return 0;
 }
 
 static int actor_create_locked(struct pp_driver *d, struct ptask *t)

@@ -202,6 +202,7 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 		   struct tarn_backend *be);
 int pp_driver_close(struct tarn_backend *be);
 int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t);
+int pp_driver_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n);
 int pp_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 		     uint32_t flags, void **data);
 int pp_driver_seal(struct tarn_backend *be, tarn_ref_t ref);
@@ -222,6 +223,7 @@ int pp_worker_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 int pp_worker_close(struct tarn_backend *be);
 int pp_worker_loop(struct tarn_backend *be);
 int pp_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t);
+int pp_worker_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n);
 int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 		     uint32_t flags, void **data);
 int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref);

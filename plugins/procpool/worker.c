@@ -639,10 +639,17 @@ int pp_worker_release(struct tarn_backend *be, tarn_ref_t ref)
 	return 0;
 }
 
+/* Bytes of @t's M_SUBMIT message. */
+static size_t submit_len(const tarn_task_desc_t *t)
+{
+	return sizeof(struct m_submit) + (t->num_deps + t->num_returns) * sizeof(tarn_ref_t) +
+	       pp_pad8(strlen(t->name)) + t->payload_len;
+}
+
 int pp_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 {
 	struct pp_worker *w = W(be);
-	size_t name_len = strlen(t->name), len;
+	size_t name_len = strlen(t->name), len = submit_len(t);
 	struct m_submit m;
 	unsigned char *buf, *p;
 
@@ -660,8 +667,6 @@ int pp_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	m.num_gpus = t->num_gpus;
 	m.memory = t->memory;
 	m.payload_len = t->payload_len;
-	len = sizeof(m) + (t->num_deps + t->num_returns) * sizeof(tarn_ref_t) + pp_pad8(name_len) +
-	      t->payload_len;
 	if (len > pp_ring_max_message(w->out))
 		return TARN_ENOTSUP; /* arguments this large: pass them as refs */
 	buf = g_malloc0(len);
@@ -677,6 +682,26 @@ int pp_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	memcpy(p, t->payload, t->payload_len);
 	send_driver(w, M_SUBMIT, buf, len, NULL, 0);
 	g_free(buf);
+	return 0;
+}
+
+/*
+ * Inside a task a submission is a message to the driver, refused only when
+ * it cannot fit in one: check them all first, and the loop is all or none.
+ */
+int pp_worker_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	struct pp_worker *w = W(be);
+
+	for (size_t i = 0; i < n; i++)
+		if (submit_len(&tasks[i]) > pp_ring_max_message(w->out))
+			return TARN_ENOTSUP;
+	for (size_t i = 0; i < n; i++) {
+		int rc = pp_worker_submit(be, &tasks[i]);
+
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 

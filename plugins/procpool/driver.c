@@ -114,6 +114,7 @@ struct pp_driver {
 	GPtrArray *libs;
 	GThread *progress;
 	atomic_bool stop;
+	atomic_uint callers; /* threads inside submit, fetch or wait */
 	char *plugin_path;
 	char *preload;
 	char **argv;
@@ -1285,47 +1286,43 @@ static bool any_output(struct pp_driver *d)
 	return false;
 }
 
+/*
+ * The progress thread serves the workers while no application thread is
+ * inside tarn: it drains their rings, answers their requests, reaps dead
+ * workers and enforces time limits. It never spins. A thread inside submit,
+ * fetch or wait drains the rings itself, so while one is (d->callers > 0)
+ * this thread only reaps, every millisecond, and is not a doorbell sleeper
+ * (workers need not wake it). Were it woken too, it would take the lock
+ * first, and on a machine with fewer cores than runnable threads be
+ * preempted holding it while the caller waits.
+ */
 static gpointer progress_main(gpointer data)
 {
 	struct pp_driver *d = data;
-	uint64_t last_work = pp_now_ns();
 
 	while (!atomic_load(&d->stop)) {
 		uint32_t seq = pp_doorbell_seq(&d->ctl->driver_bell);
 		uint64_t now = pp_now_ns();
 		size_t n = 0;
-		bool lost = false, locked;
+		bool lost, callers = atomic_load(&d->callers) > 0;
 
-		/*
-		 * While spinning, take the lock only when a worker wrote something
-		 * and nobody else holds it: a caller inside submit or get drains
-		 * the rings itself, and making it hand the lock over costs both
-		 * sides a futex call per task.
-		 */
-		if (now - last_work < d->spin_ns && now - d->last_reap_ns <= 2000000)
-			locked = any_output(d) && g_mutex_trylock(&d->lock);
-		else
-			locked = (g_mutex_lock(&d->lock), true);
-		if (locked) {
-			n = progress_locked(d);
-			if (now - d->last_reap_ns > 2000000) {
-				watch_workers(d);
-				d->last_reap_ns = now;
-			}
-			lost = d->lost->len > 0;
-			g_mutex_unlock(&d->lock);
+		if (callers && now - d->last_reap_ns <= 2000000) {
+			g_usleep(1000);
+			continue;
 		}
+		g_mutex_lock(&d->lock);
+		if (!callers)
+			n = progress_locked(d);
+		if (now - d->last_reap_ns > 2000000) {
+			watch_workers(d);
+			d->last_reap_ns = now;
+		}
+		lost = d->lost->len > 0;
+		g_mutex_unlock(&d->lock);
 		if (lost)
 			handle_lost(d);
-		if (n || lost) {
-			last_work = now;
+		if (n || lost || callers)
 			continue;
-		}
-		if (now - last_work < d->spin_ns) {
-			for (int i = 0; i < 64; i++)
-				pp_cpu_relax();
-			continue;
-		}
 		/*
 		 * Deaths and time limits are checked on every wakeup; when nothing
 		 * runs, a check every 50 ms keeps an idle pool near 0 CPU.
@@ -1583,7 +1580,7 @@ uint32_t pp_driver_nworkers(struct tarn_backend *be)
 
 /* ABI calls on the driver ---------------------------------------------------------- */
 
-int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+static int submit_inner(struct tarn_backend *be, const tarn_task_desc_t *t)
 {
 	struct pp_driver *d = D(be);
 	struct pactor *a = NULL;
@@ -1615,7 +1612,7 @@ int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	return rc;
 }
 
-int pp_driver_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
+static int submit_batch_inner(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
 {
 	struct pp_driver *d = D(be);
 
@@ -1779,8 +1776,8 @@ static gint64 deadline_of(double timeout)
 	return timeout < 0 ? -1 : g_get_monotonic_time() + (gint64)(timeout * 1e6);
 }
 
-int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
-		    tarn_obj_view_t *view)
+static int fetch_inner(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+		       tarn_obj_view_t *view)
 {
 	struct pp_driver *d = D(be);
 	gint64 deadline = deadline_of(timeout);
@@ -1812,8 +1809,7 @@ int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 		 */
 		if (pp_now_ns() < spin_until) {
 			g_mutex_unlock(&d->lock);
-			for (int i = 0; i < 32; i++)
-				pp_cpu_relax();
+			pp_spin_step(pp_now_ns() + d->spin_ns - spin_until);
 			g_mutex_lock(&d->lock);
 			continue;
 		}
@@ -1867,8 +1863,8 @@ void pp_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
 	view->token = NULL;
 }
 
-int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
-		   size_t num_returns, double timeout, bool *ready)
+static int wait_inner(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+		      size_t num_returns, double timeout, bool *ready)
 {
 	struct pp_driver *d = D(be);
 	gint64 deadline = deadline_of(timeout);
@@ -1903,6 +1899,56 @@ int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 	}
 	g_mutex_unlock(&d->lock);
 	return (int)count;
+}
+
+/*
+ * A thread inside submit, fetch or wait drains the rings itself; while one
+ * is, the progress thread keeps out of the way (see progress_main()).
+ */
+int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	atomic_fetch_add(&d->callers, 1);
+	rc = submit_inner(be, t);
+	atomic_fetch_sub(&d->callers, 1);
+	return rc;
+}
+
+int pp_driver_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	atomic_fetch_add(&d->callers, 1);
+	rc = submit_batch_inner(be, tasks, n);
+	atomic_fetch_sub(&d->callers, 1);
+	return rc;
+}
+
+int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+		    tarn_obj_view_t *view)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	atomic_fetch_add(&d->callers, 1);
+	rc = fetch_inner(be, ref, timeout, view);
+	atomic_fetch_sub(&d->callers, 1);
+	return rc;
+}
+
+int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+		   size_t num_returns, double timeout, bool *ready)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	atomic_fetch_add(&d->callers, 1);
+	rc = wait_inner(be, refs, n, num_returns, timeout, ready);
+	atomic_fetch_sub(&d->callers, 1);
+	return rc;
 }
 
 int pp_driver_release(struct tarn_backend *be, tarn_ref_t ref)

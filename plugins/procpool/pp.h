@@ -171,15 +171,6 @@ struct m_submit {
 	/* then ndeps refs, nreturns refs, name (padded to 8), payload */
 };
 
-static inline void pp_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 static inline size_t pp_pad8(size_t n)
 {
 	return (n + 7) & ~(size_t)7;

@@ -174,8 +174,10 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 		}
 		if (deadline_ns >= 0 && (int64_t)pp_now_ns() >= deadline_ns)
 			return NULL;
-		if (pp_now_ns() - idle_since < w->spin_ns)
+		if (pp_now_ns() - idle_since < w->spin_ns) {
+			pp_spin_step(pp_now_ns() - idle_since);
 			continue;
+		}
 		driver_gone_check(w);
 		pp_doorbell_wait(&w->sh->bell, seq, 1000000);
 	}
@@ -309,8 +311,7 @@ int pp_worker_loop(struct tarn_backend *be)
 			continue;
 		}
 		if (pp_now_ns() - idle_since < w->spin_ns) {
-			for (int i = 0; i < 64; i++)
-				pp_cpu_relax();
+			pp_spin_step(pp_now_ns() - idle_since);
 			continue;
 		}
 		driver_gone_check(w);

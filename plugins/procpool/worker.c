@@ -36,7 +36,16 @@ struct wobj {
 	uint64_t off;       /* PP_INLINE or the store block */
 	uint64_t len;
 	uint32_t flags;
+	/* Most results are a few bytes: no allocation for those. */
+	_Alignas(8) unsigned char small[16];
 };
+
+static void wobj_free(struct wobj *o)
+{
+	if (o->buf != o->small)
+		g_free(o->buf);
+	g_free(o);
+}
 
 /* The dependencies of a running task (innermost first on the stack). */
 struct wtask {
@@ -194,12 +203,15 @@ static void run_task(struct pp_worker *w, struct wmsg *msg)
 	struct m_task t;
 	struct m_done done;
 	const void *payload;
+	/* Room for the usual few dependencies without an allocation. */
+	struct m_obj deps_small[8];
+	const unsigned char *data_small[8];
 
 	memcpy(&t, p, sizeof(t));
 	p += sizeof(t);
 	wt.ndeps = t.ndeps;
-	wt.deps = g_new(struct m_obj, t.ndeps ? t.ndeps : 1);
-	wt.data = g_new(const unsigned char *, t.ndeps ? t.ndeps : 1);
+	wt.deps = t.ndeps <= 8 ? deps_small : g_new(struct m_obj, t.ndeps);
+	wt.data = t.ndeps <= 8 ? data_small : g_new(const unsigned char *, t.ndeps);
 	for (uint32_t i = 0; i < t.ndeps; i++) {
 		memcpy(&wt.deps[i], p, sizeof(struct m_obj));
 		p += sizeof(struct m_obj);
@@ -233,8 +245,10 @@ static void run_task(struct pp_worker *w, struct wmsg *msg)
 	atomic_store(&w->sh->run_origin, saved_origin_seq[0].origin);
 	atomic_store(&w->sh->run_since_ns, saved_since);
 	send_driver(w, M_DONE, &done, sizeof(done), NULL, 0);
-	g_free(wt.deps);
-	g_free(wt.data);
+	if (wt.deps != deps_small) {
+		g_free(wt.deps);
+		g_free(wt.data);
+	}
 }
 
 static void handle(struct pp_worker *w, struct wmsg *m)
@@ -444,10 +458,7 @@ int pp_worker_close(struct tarn_backend *be)
 	g_hash_table_destroy(w->replies);
 	g_hash_table_iter_init(&it, w->created);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct wobj *o = v;
-
-		g_free(o->buf);
-		g_free(o);
+		wobj_free(v);
 	}
 	g_hash_table_destroy(w->created);
 	munmap(w->ctl, w->ctl_size);
@@ -477,7 +488,8 @@ int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	o->off = PP_INLINE;
 	if (len <= w->inline_max) {
 		/* Padded: the message carries whole 8-byte words. */
-		o->buf = g_try_malloc0(pp_pad8(len) ? pp_pad8(len) : 8);
+		o->buf = pp_pad8(len) <= sizeof(o->small) ? o->small
+							  : g_try_malloc0(pp_pad8(len));
 		if (!o->buf) {
 			g_free(o);
 			return TARN_ENOMEM;
@@ -506,10 +518,8 @@ int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	old = g_hash_table_lookup(w->created, &ref);
 	g_hash_table_replace(w->created, &o->ref, o);
 	g_mutex_unlock(&w->lock);
-	if (old) {
-		g_free(old->buf);
-		g_free(old);
-	}
+	if (old)
+		wobj_free(old);
 	return 0;
 }
 
@@ -532,8 +542,7 @@ int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 	m.len = o->len;
 	m.off = o->off;
 	send_driver(w, M_SEAL, &m, sizeof(m), o->buf, o->off == PP_INLINE ? pp_pad8(o->len) : 0);
-	g_free(o->buf);
-	g_free(o);
+	wobj_free(o);
 	return 0;
 }
 

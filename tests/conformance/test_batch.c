@@ -9,19 +9,11 @@
 
 #include "tasks.h"
 
-static void start(void)
-{
-	int rc = tarn_init(NULL);
-
-	cr_assert_eq(rc, 0, "tarn_init: %s: %s", tarn_err_name(rc), tarn_last_error());
-}
-
-static void stop(void)
-{
-	cr_assert_eq(tarn_shutdown(), 0, "tarn_shutdown: %s", tarn_last_error());
-}
-
-TestSuite(batch, .init = start, .fini = stop, .timeout = 60);
+/*
+ * Part of the "conformance" suite, whose init and fini (one tarn_init() and
+ * tarn_shutdown() per test) test_conformance.c declares: so the runners
+ * that take that suite by name, Criterion's and plain_main.c's, run these.
+ */
 
 static int64_t get_i64(tarn_ref_t r)
 {
@@ -43,7 +35,7 @@ static bool all_null(const tarn_ref_t *refs, size_t n)
 /* More calls than one chunk of the core's batching, and not a multiple of it. */
 #define N 1000
 
-Test(batch, every_call_gets_its_own_arguments_and_result)
+Test(conformance, batch_every_call_gets_its_own_arguments_and_result)
 {
 	tarn_arg_t *args = calloc(N, sizeof(*args));
 	tarn_ref_t *refs = calloc(N, sizeof(*refs));
@@ -61,7 +53,7 @@ Test(batch, every_call_gets_its_own_arguments_and_result)
 	free(refs);
 }
 
-Test(batch, two_arguments_and_two_results_per_call)
+Test(conformance, batch_two_arguments_and_two_results_per_call)
 {
 	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;
 	tarn_arg_t args[2 * 50];
@@ -82,7 +74,7 @@ Test(batch, two_arguments_and_two_results_per_call)
 	}
 }
 
-Test(batch, refs_as_arguments_are_dependencies)
+Test(conformance, batch_refs_as_arguments_are_dependencies)
 {
 	tarn_arg_t args[300];
 	tarn_ref_t src[300], refs[300];
@@ -104,7 +96,7 @@ Test(batch, refs_as_arguments_are_dependencies)
 	}
 }
 
-Test(batch, no_calls_and_no_arguments)
+Test(conformance, batch_no_calls_and_no_arguments)
 {
 	tarn_ref_t refs[3] = {{0, 0}};
 
@@ -118,7 +110,7 @@ Test(batch, no_calls_and_no_arguments)
 	}
 }
 
-Test(batch, a_bad_argument_is_named_and_nothing_is_returned)
+Test(conformance, batch_a_bad_argument_is_named_and_nothing_is_returned)
 {
 	tarn_arg_t args[600];
 	tarn_ref_t refs[600];
@@ -138,7 +130,7 @@ Test(batch, a_bad_argument_is_named_and_nothing_is_returned)
 	tarn_ref_release(refs[0]);
 }
 
-Test(batch, argument_errors)
+Test(conformance, batch_argument_errors)
 {
 	tarn_ref_t r;
 	tarn_arg_t a = tarn_arg_i64(1);
@@ -155,7 +147,7 @@ Test(batch, argument_errors)
 	cr_assert_eq(tarn_remote_batch("square", &a, 1, 1, &o, &r), TARN_EINVAL);
 }
 
-Test(batch, failures_are_per_call)
+Test(conformance, batch_failures_are_per_call)
 {
 	tarn_arg_t args[4];
 	tarn_ref_t refs[4];
@@ -189,7 +181,7 @@ Test(batch, failures_are_per_call)
 	}
 }
 
-Test(batch, inside_a_task)
+Test(conformance, batch_inside_a_task)
 {
 	tarn_arg_t a = tarn_arg_i64(300);
 	tarn_ref_t r;

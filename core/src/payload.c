@@ -135,7 +135,8 @@ int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len)
 	return 0;
 }
 
-int tarn_payload_decode(const void *buf, size_t len, struct payload **out)
+int tarn_payload_decode_into(const void *buf, size_t len, void *space, size_t cap,
+			     struct payload **out)
 {
 	const unsigned char *p = buf, *end = p + len;
 	struct wire_header h;
@@ -162,7 +163,12 @@ int tarn_payload_decode(const void *buf, size_t len, struct payload **out)
 
 	need = sizeof(*pl) + h.num_returns * sizeof(tarn_ref_t) +
 	       h.nargs * sizeof(struct payload_arg);
-	pl = g_try_malloc0(need);
+	if (need <= cap) {
+		pl = space;
+		memset(pl, 0, need);
+	} else {
+		pl = g_try_malloc0(need);
+	}
 	if (!pl)
 		return tarn_error(TARN_ENOMEM, "cannot decode a task payload of %zu bytes", len);
 	pl->returns = (tarn_ref_t *)(pl + 1);
@@ -208,7 +214,13 @@ int tarn_payload_decode(const void *buf, size_t len, struct payload **out)
 	*out = pl;
 	return 0;
 corrupt:
-	g_free(pl);
+	if ((void *)pl != space)
+		g_free(pl);
 	return tarn_error(TARN_EPROTO, "task payload for '%.*s' is truncated or corrupt",
 			  (int)h.name_len, (const char *)buf + sizeof(h));
+}
+
+int tarn_payload_decode(const void *buf, size_t len, struct payload **out)
+{
+	return tarn_payload_decode_into(buf, len, NULL, 0, out);
 }

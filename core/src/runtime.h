@@ -76,6 +76,12 @@ void tarn_payload_write(const struct payload_in *in, void *buf);  /* *len bytes 
  * TARN_EPROTO for malformed bytes.
  */
 int tarn_payload_decode(const void *buf, size_t len, struct payload **out);
+/*
+ * The same, into @space (@cap bytes, aligned for struct payload) when the
+ * result fits; *@out is then @space, and only another pointer is freed.
+ */
+int tarn_payload_decode_into(const void *buf, size_t len, void *space, size_t cap,
+			     struct payload **out);
 
 /* exec.c: the host side of task execution -------------------------------- */
 

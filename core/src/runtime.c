@@ -402,6 +402,8 @@ static int submit(uint32_t kind, const char *name, const char *display,
 	tarn_task_desc_t d;
 	size_t ndeps = 0, len = 0;
 	void *buf = NULL;
+	/* Backends copy the payload in submit(): a small one can live here. */
+	_Alignas(8) unsigned char small[512];
 	int rc;
 
 	rc = check_opts(display, o, nargs, args, out_refs);
@@ -430,9 +432,17 @@ static int submit(uint32_t kind, const char *name, const char *display,
 	in.num_returns = o->num_returns;
 	in.args = args;
 	in.nargs = nargs;
-	rc = tarn_payload_encode(&in, &buf, &len);
+	rc = tarn_payload_size(&in, &len);
 	if (rc)
 		goto out;
+	if (len <= sizeof(small)) {
+		tarn_payload_write(&in, small);
+		buf = small;
+	} else {
+		rc = tarn_payload_encode(&in, &buf, &len);
+		if (rc)
+			goto out;
+	}
 
 	memset(&d, 0, sizeof(d));
 	d.size = sizeof(d);
@@ -474,7 +484,8 @@ static int submit(uint32_t kind, const char *name, const char *display,
 	if (o->num_returns)
 		memcpy(out_refs, returns, o->num_returns * sizeof(tarn_ref_t));
 out:
-	g_free(buf);
+	if (buf != small)
+		g_free(buf);
 	if (returns != returns_small)
 		g_free(returns);
 	if (deps != deps_small)

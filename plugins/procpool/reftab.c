@@ -5,6 +5,13 @@
 #include "reftab.h"
 
 #define MIN_CAPACITY 64
+#define PAGE_BITS 12
+#define PAGE_SLOTS ((size_t)1 << PAGE_BITS)
+
+struct reftab_page {
+	size_t count;
+	void *val[PAGE_SLOTS];
+};
 
 /*
  * Refs are minted in sequence, and a program tends to use them in the order
@@ -35,21 +42,48 @@ static void alloc_slots(struct reftab *t, size_t capacity)
 	t->slots = g_new0(struct reftab_slot, (size_t)1 << log2);
 	t->mask = ((size_t)1 << log2) - 1;
 	t->shift = 64 - log2;
-	t->len = 0;
+	t->used = 0;
 }
 
-void reftab_init(struct reftab *t)
+void reftab_init(struct reftab *t, uint64_t dense_origin)
 {
+	memset(t, 0, sizeof(*t));
 	alloc_slots(t, MIN_CAPACITY);
+	t->dense_origin = dense_origin;
+	t->pages = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 }
 
 void reftab_fini(struct reftab *t)
 {
 	g_free(t->slots);
+	if (t->pages)
+		g_hash_table_destroy(t->pages);
 	memset(t, 0, sizeof(*t));
 }
 
-void *reftab_find(const struct reftab *t, tarn_ref_t key)
+/* The page holding @seq; created when @make, else NULL when absent. */
+static struct reftab_page *page_of(struct reftab *t, uint64_t seq, bool make)
+{
+	uint64_t no = seq >> PAGE_BITS;
+	struct reftab_page *p;
+
+	if (t->last && t->last_no == no)
+		return t->last;
+	p = g_hash_table_lookup(t->pages, &no);
+	if (!p && make) {
+		p = g_new0(struct reftab_page, 1);
+		g_hash_table_insert(t->pages, g_memdup2(&no, sizeof(no)), p);
+		if (no > t->max_no)
+			t->max_no = no;
+	}
+	if (p) {
+		t->last = p;
+		t->last_no = no;
+	}
+	return p;
+}
+
+static void *oa_find(const struct reftab *t, tarn_ref_t key)
 {
 	for (size_t i = slot_of(t, key);; i = (i + 1) & t->mask) {
 		const struct reftab_slot *s = &t->slots[i];
@@ -70,7 +104,7 @@ static void insert_new(struct reftab *t, tarn_ref_t key, void *val)
 		i = (i + 1) & t->mask;
 	t->slots[i].key = key;
 	t->slots[i].val = val;
-	t->len++;
+	t->used++;
 }
 
 static void grow(struct reftab *t)
@@ -85,7 +119,7 @@ static void grow(struct reftab *t)
 	g_free(old);
 }
 
-void reftab_put(struct reftab *t, tarn_ref_t key, void *val)
+static void oa_put(struct reftab *t, tarn_ref_t key, void *val)
 {
 	for (size_t i = slot_of(t, key);; i = (i + 1) & t->mask) {
 		struct reftab_slot *s = &t->slots[i];
@@ -98,12 +132,13 @@ void reftab_put(struct reftab *t, tarn_ref_t key, void *val)
 		}
 	}
 	/* At most 3/4 full, so probe runs stay short. */
-	if ((t->len + 1) * 4 > (t->mask + 1) * 3)
+	if ((t->used + 1) * 4 > (t->mask + 1) * 3)
 		grow(t);
 	insert_new(t, key, val);
+	t->len++;
 }
 
-void *reftab_remove(struct reftab *t, tarn_ref_t key)
+static void *oa_remove(struct reftab *t, tarn_ref_t key)
 {
 	size_t i = slot_of(t, key), j;
 	void *val;
@@ -129,12 +164,89 @@ void *reftab_remove(struct reftab *t, tarn_ref_t key)
 		}
 	}
 	t->slots[i].val = NULL;
+	t->used--;
 	t->len--;
+	return val;
+}
+
+void *reftab_find(struct reftab *t, tarn_ref_t key)
+{
+	struct reftab_page *p;
+
+	if (key.origin != t->dense_origin)
+		return oa_find(t, key);
+	p = page_of(t, key.seq, false);
+	return p ? p->val[key.seq & (PAGE_SLOTS - 1)] : NULL;
+}
+
+void reftab_put(struct reftab *t, tarn_ref_t key, void *val)
+{
+	struct reftab_page *p;
+	void **slot;
+
+	if (key.origin != t->dense_origin) {
+		oa_put(t, key, val);
+		return;
+	}
+	p = page_of(t, key.seq, true);
+	slot = &p->val[key.seq & (PAGE_SLOTS - 1)];
+	if (!*slot) {
+		p->count++;
+		t->len++;
+	}
+	*slot = val;
+}
+
+void *reftab_remove(struct reftab *t, tarn_ref_t key)
+{
+	struct reftab_page *p;
+	void *val;
+	uint64_t no;
+
+	if (key.origin != t->dense_origin)
+		return oa_remove(t, key);
+	p = page_of(t, key.seq, false);
+	if (!p || !(val = p->val[key.seq & (PAGE_SLOTS - 1)]))
+		return NULL;
+	p->val[key.seq & (PAGE_SLOTS - 1)] = NULL;
+	t->len--;
+	no = key.seq >> PAGE_BITS;
+	/*
+	 * Seqs only grow: an emptied page behind the newest one gets no more
+	 * entries and goes. The newest stays, or a submit-get-release loop
+	 * would make and free a page on every turn.
+	 */
+	if (--p->count == 0 && no < t->max_no) {
+		if (t->last == p)
+			t->last = NULL;
+		g_hash_table_remove(t->pages, &no);
+	}
 	return val;
 }
 
 void reftab_clear(struct reftab *t)
 {
 	memset(t->slots, 0, (t->mask + 1) * sizeof(*t->slots));
+	t->used = 0;
+	g_hash_table_remove_all(t->pages);
+	t->last = NULL;
 	t->len = 0;
+}
+
+void reftab_values(const struct reftab *t, GPtrArray *out)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	for (size_t i = 0; i <= t->mask; i++)
+		if (t->slots[i].val)
+			g_ptr_array_add(out, t->slots[i].val);
+	g_hash_table_iter_init(&it, t->pages);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct reftab_page *p = v;
+
+		for (size_t i = 0; i < PAGE_SLOTS; i++)
+			if (p->val[i])
+				g_ptr_array_add(out, p->val[i]);
+	}
 }

@@ -57,7 +57,43 @@ struct ptask {
 	uint64_t payload_off; /* store block holding the payload, or PP_INLINE */
 	struct pactor *actor;
 	bool kill;          /* the actor's kill marker, not a task */
+	struct ptask *next; /* in the ready queue */
 };
+
+/* Tasks whose inputs exist, in order: a list through the tasks themselves. */
+struct ready_queue {
+	struct ptask *head, *tail;
+};
+
+static void ready_push_tail(struct ready_queue *q, struct ptask *t)
+{
+	t->next = NULL;
+	if (q->tail)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static void ready_push_head(struct ready_queue *q, struct ptask *t)
+{
+	t->next = q->head;
+	q->head = t;
+	if (!q->tail)
+		q->tail = t;
+}
+
+static struct ptask *ready_pop_head(struct ready_queue *q)
+{
+	struct ptask *t = q->head;
+
+	if (t) {
+		q->head = t->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return t;
+}
 
 struct pactor {
 	tarn_actor_t id;
@@ -111,7 +147,7 @@ struct pp_driver {
 	struct pobj *spare_objs; /* freed records, linked through their first word */
 	uint32_t nspare_objs;
 	GHashTable *actors; /* actor -> pactor */
-	GQueue ready;       /* tasks whose deps exist, not dispatched yet */
+	struct ready_queue ready; /* tasks whose deps exist, not dispatched yet */
 	GPtrArray *lost;    /* struct lost, for the progress thread */
 	GPtrArray *libs;
 	GThread *progress;
@@ -496,12 +532,12 @@ static void dispatch(struct pp_driver *d)
 	gpointer k, v;
 	struct ptask *t;
 
-	while ((t = g_queue_peek_head(&d->ready))) {
+	while ((t = d->ready.head)) {
 		int slot = pick_worker(d);
 
 		if (slot < 0 || !send_task(d, t, slot))
 			break;
-		g_queue_pop_head(&d->ready);
+		ready_pop_head(&d->ready);
 	}
 	g_hash_table_iter_init(&it, d->actors);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
@@ -524,7 +560,7 @@ static void task_dep_ready(struct pp_driver *d, struct ptask *t)
 	if (--t->missing)
 		return;
 	if (!t->actor)
-		g_queue_push_tail(&d->ready, t);
+		ready_push_tail(&d->ready, t);
 	/* Actor calls wait in their actor's queue; dispatch() pumps it. */
 }
 
@@ -579,7 +615,7 @@ static void register_locked(struct pp_driver *d, struct ptask *t)
 	if (t->actor)
 		g_queue_push_tail(&t->actor->pending, t);
 	else if (!t->missing)
-		g_queue_push_tail(&d->ready, t);
+		ready_push_tail(&d->ready, t);
 }
 
 /* Register @t and send what can run now (lock held). */
@@ -1086,7 +1122,7 @@ static void fail_everything(struct pp_driver *d)
 		alive |= d->workers[i].alive;
 	if (alive)
 		return;
-	while ((t = g_queue_pop_head(&d->ready))) {
+	while ((t = ready_pop_head(&d->ready))) {
 		store_error_locked(d, t, d->broken);
 		task_unpin_deps(d, t);
 		task_free(d, t);
@@ -1167,7 +1203,7 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 	}
 	g_ptr_array_free(orphans, TRUE);
 	for (guint i = 0; i < again->len; i++)
-		g_queue_push_head(&d->ready, again->pdata[i]);
+		ready_push_head(&d->ready, again->pdata[i]);
 	g_ptr_array_free(again, TRUE);
 
 	/* Its actors are gone: every call still queued fails. */
@@ -1274,7 +1310,7 @@ static void handle_lost(struct pp_driver *d)
 		g_mutex_lock(&d->lock);
 		if (verdict == TARN_RETRY) {
 			l->t->d.attempt++;
-			g_queue_push_head(&d->ready, l->t);
+			ready_push_head(&d->ready, l->t);
 			dispatch(d);
 		} else {
 			task_unpin_deps(d, l->t);
@@ -1535,7 +1571,7 @@ int pp_driver_close(struct tarn_backend *be)
 		if (w->pins)
 			g_hash_table_destroy(w->pins);
 	}
-	while ((t = g_queue_pop_head(&d->ready)))
+	while ((t = ready_pop_head(&d->ready)))
 		task_free(d, t);
 	if (d->actors) {
 		g_hash_table_iter_init(&it, d->actors);

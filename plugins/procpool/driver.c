@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -449,11 +450,13 @@ static void store_error_locked(struct pp_driver *d, struct ptask *t, const char 
 
 static int pick_worker(struct pp_driver *d)
 {
-	int best = -1;
+	int best = -1, here = sched_getcpu();
 	guint best_n = G_MAXUINT;
+	bool best_apart = false;
 
 	for (uint32_t i = 0; i < d->nworkers; i++) {
 		struct pworker *w = &d->workers[i];
+		bool apart;
 		guint n;
 
 		if (!w->alive)
@@ -464,9 +467,12 @@ static int pick_worker(struct pp_driver *d)
 		 * A full ring pushes back instead.
 		 */
 		n = (guint)reftab_size(&w->inflight);
-		if (n < best_n) {
+		/* Among the least busy, one polling on another CPU than ours. */
+		apart = atomic_load_explicit(&w->sh->cpu, memory_order_relaxed) != here;
+		if (n < best_n || (n == best_n && apart && !best_apart)) {
 			best = (int)i;
 			best_n = n;
+			best_apart = apart;
 		}
 	}
 	return best;
@@ -1101,6 +1107,7 @@ static void ring_reset(struct pp_driver *d, struct pworker *w)
 	atomic_store(&sh->run_seq, 0);
 	atomic_store(&sh->run_since_ns, 0);
 	atomic_store(&sh->ready, 0);
+	atomic_store(&sh->cpu, -1);
 	(void)d;
 }
 

@@ -55,7 +55,12 @@ struct pp_slot {
 	_Atomic uint64_t run_seq;
 	_Atomic uint64_t run_since_ns;
 	_Atomic uint32_t ready; /* set by the worker once it serves */
-	uint32_t pad_;
+	/*
+	 * The CPU the worker last polled on (-1: unknown): the driver prefers
+	 * an idle worker on another CPU than its own, since two processes
+	 * sharing a CPU must take turns for every message.
+	 */
+	_Atomic int32_t cpu;
 	uint64_t in_off;  /* driver -> worker ring, offset in the region */
 	uint64_t out_off; /* worker -> driver ring */
 };

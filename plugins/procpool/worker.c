@@ -11,6 +11,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +326,7 @@ int pp_worker_loop(struct tarn_backend *be)
 			continue;
 		}
 		if (pp_now_ns() - idle_since < w->spin_ns) {
+			atomic_store_explicit(&w->sh->cpu, sched_getcpu(), memory_order_relaxed);
 			pp_spin_step(pp_now_ns() - idle_since);
 			continue;
 		}

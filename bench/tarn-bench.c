@@ -723,11 +723,8 @@ static void bench_noop(void)
 
 #ifdef TARN_HAVE_REMOTE_BATCH
 /*
- * The one function to write when tarn.h gains a batch call: submit @n
- * no-op tasks through it, get and release every result, and return the
- * elapsed seconds in @total. Written against the proposed signature
- * tarn_remote_batch(name, args, nargs, count, opts, out_refs) (count calls
- * of @nargs arguments each); adjust it to the call that lands.
+ * Submit @n no-op tasks through tarn_remote_batch(), get and release every
+ * result, and return the elapsed seconds in @total.
  */
 static int noop_batch_once(size_t n, double *total)
 {

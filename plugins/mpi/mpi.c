@@ -764,6 +764,16 @@ static int mpi_submit(tarn_backend_t *be, const tarn_task_desc_t *t)
 	return DISPATCH(be, submit, t);
 }
 
+/* ABI 1.1: many plain tasks in one call; on a worker, forwarded one by one. */
+static int mpi_submit_batch(tarn_backend_t *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	if (be->rank == TM_DRIVER)
+		return tm_driver_submit_batch(be, tasks, n);
+	for (size_t i = 0; i < n; i++)
+		tm_worker_submit(be, &tasks[i]);
+	return 0;
+}
+
 static int mpi_create(tarn_backend_t *be, tarn_ref_t ref, size_t len, uint32_t flags,
 		      void **data)
 {
@@ -863,6 +873,7 @@ static const tarn_backend_desc_t mpi_desc = {
 	.load_library = mpi_load_library,
 	.actor_create = mpi_actor_create,
 	.actor_kill = mpi_actor_kill,
+	.submit_batch = mpi_submit_batch,
 };
 
 TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void)

@@ -298,6 +298,7 @@ _Noreturn void tm_abort_job(struct tarn_backend *be, const char *msg);
 int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info);
 int tm_driver_close(struct tarn_backend *be);
 int tm_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t);
+int tm_driver_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n);
 int tm_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32_t flags,
 		     void **data);
 int tm_driver_seal(struct tarn_backend *be, tarn_ref_t ref);

@@ -504,7 +504,7 @@ static int fail(struct tarn_backend *be, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static void mpi_error_text(int code, char *buf, size_t len)
+static void mpib_error_text(int code, char *buf, size_t len)
 {
 	char s[MPI_MAX_ERROR_STRING];
 	int n = 0;
@@ -550,7 +550,7 @@ static int spawn_ranks(struct tarn_backend *be, tarn_open_info_t *info)
 	if (rc != MPI_SUCCESS) {
 		char why[MPI_MAX_ERROR_STRING + 1];
 
-		mpi_error_text(rc, why, sizeof(why));
+		mpib_error_text(rc, why, sizeof(why));
 		return fail(be, TARN_EUNAVAIL,
 			    "spawn mode could not start %d ranks (monitor and UNIDIST_CPUS=%ld "
 			    "workers) of %s%s%s: %s; with more ranks than cores Open MPI needs "
@@ -562,7 +562,7 @@ static int spawn_ranks(struct tarn_backend *be, tarn_open_info_t *info)
 	return 0;
 }
 
-static int mpi_open_common(struct tarn_backend *be, tarn_open_info_t *info)
+static int mpib_open_common(struct tarn_backend *be, tarn_open_info_t *info)
 {
 	const tarn_host_services_t *h = be->host;
 	const char *mode = cfg(h, "UNIDIST_MPI_SPAWN");
@@ -635,7 +635,7 @@ static void end_mpi(struct tarn_backend *be)
 		MPI_Finalize();
 }
 
-static int mpi_query(const tarn_host_services_t *host, char *reason, size_t len)
+static int mpib_query(const tarn_host_services_t *host, char *reason, size_t len)
 {
 	int finalized = 0;
 
@@ -654,8 +654,8 @@ void tm_start_comm(struct tarn_backend *be)
 	be->comm_thread = g_thread_new("tarn-mpi-comm", comm_main, be);
 }
 
-static int mpi_open(const tarn_host_services_t *host, tarn_open_info_t *info,
-		    tarn_backend_t **out)
+static int mpib_open(const tarn_host_services_t *host, tarn_open_info_t *info,
+		     tarn_backend_t **out)
 {
 	struct tarn_backend *be = g_new0(struct tarn_backend, 1);
 	int rc;
@@ -696,7 +696,7 @@ static int mpi_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	if (gethostname(be->hostname, sizeof(be->hostname) - 1) != 0)
 		snprintf(be->hostname, sizeof(be->hostname), "localhost");
 
-	rc = mpi_open_common(be, info);
+	rc = mpib_open_common(be, info);
 	if (rc)
 		goto fail;
 	if (strcmp(cfg(host, "UNIDIST_MPI_LOG"), "true") == 0) {
@@ -737,7 +737,7 @@ void tm_stop_comm(struct tarn_backend *be)
 	be->comm_thread = NULL;
 }
 
-static int mpi_close(tarn_backend_t *be)
+static int mpib_close(tarn_backend_t *be)
 {
 	int rc = be->rank == TM_DRIVER ? tm_driver_close(be) : tm_worker_close(be);
 
@@ -759,13 +759,13 @@ static int mpi_close(tarn_backend_t *be)
 #define DISPATCH(be, fn, ...)                                                                  \
 	((be)->rank == TM_DRIVER ? tm_driver_##fn(be, __VA_ARGS__) : tm_worker_##fn(be, __VA_ARGS__))
 
-static int mpi_submit(tarn_backend_t *be, const tarn_task_desc_t *t)
+static int mpib_submit(tarn_backend_t *be, const tarn_task_desc_t *t)
 {
 	return DISPATCH(be, submit, t);
 }
 
 /* ABI 1.1: many plain tasks in one call; on a worker, forwarded one by one. */
-static int mpi_submit_batch(tarn_backend_t *be, const tarn_task_desc_t *tasks, size_t n)
+static int mpib_submit_batch(tarn_backend_t *be, const tarn_task_desc_t *tasks, size_t n)
 {
 	if (be->rank == TM_DRIVER)
 		return tm_driver_submit_batch(be, tasks, n);
@@ -774,23 +774,23 @@ static int mpi_submit_batch(tarn_backend_t *be, const tarn_task_desc_t *tasks, s
 	return 0;
 }
 
-static int mpi_create(tarn_backend_t *be, tarn_ref_t ref, size_t len, uint32_t flags,
-		      void **data)
+static int mpib_create(tarn_backend_t *be, tarn_ref_t ref, size_t len, uint32_t flags,
+		       void **data)
 {
 	return DISPATCH(be, create, ref, len, flags, data);
 }
 
-static int mpi_seal(tarn_backend_t *be, tarn_ref_t ref)
+static int mpib_seal(tarn_backend_t *be, tarn_ref_t ref)
 {
 	return DISPATCH(be, seal, ref);
 }
 
-static int mpi_fetch(tarn_backend_t *be, tarn_ref_t ref, double timeout, tarn_obj_view_t *view)
+static int mpib_fetch(tarn_backend_t *be, tarn_ref_t ref, double timeout, tarn_obj_view_t *view)
 {
 	return DISPATCH(be, fetch, ref, timeout, view);
 }
 
-static void mpi_unpin(tarn_backend_t *be, tarn_obj_view_t *view)
+static void mpib_unpin(tarn_backend_t *be, tarn_obj_view_t *view)
 {
 	if (be->rank == TM_DRIVER)
 		tm_driver_unpin(be, view);
@@ -798,39 +798,39 @@ static void mpi_unpin(tarn_backend_t *be, tarn_obj_view_t *view)
 		tm_worker_unpin(be, view);
 }
 
-static int mpi_wait(tarn_backend_t *be, const tarn_ref_t *refs, size_t n, size_t num_returns,
-		    double timeout, bool *ready)
+static int mpib_wait(tarn_backend_t *be, const tarn_ref_t *refs, size_t n, size_t num_returns,
+		     double timeout, bool *ready)
 {
 	return DISPATCH(be, wait, refs, n, num_returns, timeout, ready);
 }
 
-static int mpi_release(tarn_backend_t *be, tarn_ref_t ref)
+static int mpib_release(tarn_backend_t *be, tarn_ref_t ref)
 {
 	return DISPATCH(be, release, ref);
 }
 
-static int mpi_load_library(tarn_backend_t *be, const char *path)
+static int mpib_load_library(tarn_backend_t *be, const char *path)
 {
 	return DISPATCH(be, load_library, path);
 }
 
-static int mpi_actor_create(tarn_backend_t *be, const tarn_task_desc_t *ctor)
+static int mpib_actor_create(tarn_backend_t *be, const tarn_task_desc_t *ctor)
 {
 	/* From a worker, creating an actor is a submission like any other. */
 	return be->rank == TM_DRIVER ? tm_driver_actor_create(be, ctor) : tm_worker_submit(be, ctor);
 }
 
-static int mpi_actor_kill(tarn_backend_t *be, tarn_actor_t actor)
+static int mpib_actor_kill(tarn_backend_t *be, tarn_actor_t actor)
 {
 	return DISPATCH(be, actor_kill, actor);
 }
 
-static int mpi_worker_loop(tarn_backend_t *be)
+static int mpib_worker_loop(tarn_backend_t *be)
 {
 	return be->rank == TM_DRIVER ? TARN_EINVAL : tm_worker_loop(be);
 }
 
-static int mpi_cluster_info(tarn_backend_t *be, tarn_node_t *nodes, size_t cap, size_t *n)
+static int mpib_cluster_info(tarn_backend_t *be, tarn_node_t *nodes, size_t cap, size_t *n)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 
@@ -849,7 +849,7 @@ static int mpi_cluster_info(tarn_backend_t *be, tarn_node_t *nodes, size_t cap, 
 	return 0;
 }
 
-static const tarn_backend_desc_t mpi_desc = {
+static const tarn_backend_desc_t mpib_desc = {
 	.abi_major = TARN_BACKEND_ABI_MAJOR,
 	.abi_minor = TARN_BACKEND_ABI_MINOR,
 	.size = sizeof(tarn_backend_desc_t),
@@ -858,25 +858,25 @@ static const tarn_backend_desc_t mpi_desc = {
 	.description = "Open MPI ranks: driver, monitor and workers (spawn or SPMD), objects "
 		       "fetched peer to peer",
 	.caps = TARN_CAP_MULTI_PROCESS | TARN_CAP_MULTI_NODE | TARN_CAP_ACTORS | TARN_CAP_SPAWN,
-	.query = mpi_query,
-	.open = mpi_open,
-	.close = mpi_close,
-	.submit = mpi_submit,
-	.create = mpi_create,
-	.seal = mpi_seal,
-	.fetch = mpi_fetch,
-	.unpin = mpi_unpin,
-	.wait = mpi_wait,
-	.release = mpi_release,
-	.cluster_info = mpi_cluster_info,
-	.worker_loop = mpi_worker_loop,
-	.load_library = mpi_load_library,
-	.actor_create = mpi_actor_create,
-	.actor_kill = mpi_actor_kill,
-	.submit_batch = mpi_submit_batch,
+	.query = mpib_query,
+	.open = mpib_open,
+	.close = mpib_close,
+	.submit = mpib_submit,
+	.create = mpib_create,
+	.seal = mpib_seal,
+	.fetch = mpib_fetch,
+	.unpin = mpib_unpin,
+	.wait = mpib_wait,
+	.release = mpib_release,
+	.cluster_info = mpib_cluster_info,
+	.worker_loop = mpib_worker_loop,
+	.load_library = mpib_load_library,
+	.actor_create = mpib_actor_create,
+	.actor_kill = mpib_actor_kill,
+	.submit_batch = mpib_submit_batch,
 };
 
 TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void)
 {
-	return &mpi_desc;
+	return &mpib_desc;
 }

@@ -25,11 +25,13 @@ static char *dir;
 static char *console_buf;
 static size_t console_len;
 static FILE *console;
+static int csv_flush_ms; /* for open_report(); 0 unless a test sets it */
 
 static void setup(void)
 {
 	dir = g_dir_make_tmp("tarn-report-XXXXXX", NULL);
 	cr_assert_not_null(dir);
+	csv_flush_ms = 0;
 	console_buf = NULL;
 	console = open_memstream(&console_buf, &console_len);
 	cr_assert_not_null(console);
@@ -68,6 +70,7 @@ static struct tarn_report *open_report(int tty, int interval_ms)
 	o.console = console;
 	o.tty = tty;
 	o.plain_interval_ms = interval_ms;
+	o.csv_flush_ms = csv_flush_ms;
 	cr_assert_eq(tarn_report_open(&o, &r, &e), 0, "%s",
 		     e ? e->message : "");
 	cr_assert_not_null(r);
@@ -127,6 +130,14 @@ static const char *cell(GPtrArray *rows, guint r, guint c)
 
 	cr_assert_lt(c, row->len, "row %u has %u fields", r, row->len);
 	return g_ptr_array_index(row, c);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {0, ms * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -211,9 +222,12 @@ static void feed(struct tarn_report *r, int64_t t0)
 
 Test(report, status_csv_trace_and_html)
 {
-	struct tarn_report *r = open_report(0, 0);
+	struct tarn_report *r;
 	char *status, *csv, *html;
 	GPtrArray *rows;
+
+	csv_flush_ms = -1;
+	r = open_report(0, 0);
 
 	status = job_file(".STATUS");
 	cr_assert(g_str_has_prefix(status, "running 20"), "%s", status);
@@ -396,6 +410,29 @@ Test(report, failure_status_and_cancelled_attempts)
 			   "%s", console_buf);
 }
 
+Test(report, rows_are_written_out_within_the_flush_interval)
+{
+	struct tarn_report *r;
+	struct tarn_report_attempt a = {
+		.task = "t.0", .attempt = 1, .worker = "w",
+		.outcome = TARN_REPORT_OK,
+	};
+	struct tarn_report_progress p = {.total = 1, .done = 1};
+	char *csv;
+
+	csv_flush_ms = 20;
+	r = open_report(0, 0);
+	tarn_report_attempt_end(r, &a);
+	sleep_ms(30);
+	/* Older than the interval: the next call writes it out. */
+	tarn_report_progress(r, &p);
+	csv = job_file("task_metrics.csv");
+	cr_assert_eq(count(csv, "\n"), 2, "%s", csv);
+	cr_assert_not_null(strstr(csv, "\nt.0,"), "%s", csv);
+	g_free(csv);
+	cr_assert_eq(tarn_report_close(r, true, NULL), 0);
+}
+
 Test(report, resume_appends_to_the_metrics)
 {
 	struct tarn_report *r = open_report(0, 0);
@@ -426,13 +463,6 @@ Test(report, resume_appends_to_the_metrics)
 	g_free(csv);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {0, ms * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
 
 Test(report, plain_progress_lines)
 {

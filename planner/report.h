@@ -38,8 +38,10 @@
  *   attempt on one row per worker, coloured by node.
  * - ``job.log``: the log lines at or above the file log level.
  *
- * Memory: each ended attempt costs about 64 bytes plus its strings, which
- * are interned (a node name, a worker name is stored once).
+ * Cost: each ended attempt keeps an 88-byte record plus its strings, which
+ * are interned (a node name, a worker name is stored once): about 150 bytes
+ * an attempt in all with short task names. Recording an attempt (start,
+ * end, progress) takes a few microseconds (bench/report-bench).
  *
  * Thread safety: every function may be called from any thread; calls on
  * one report are serialised by a lock in it. tarn_report_close() must not
@@ -149,6 +151,11 @@ struct tarn_report_progress {
  *                  (smallpond's file_log_level); below 0: no job.log
  * @plain_interval_ms: in plain mode, the least time between two progress
  *                     lines; 0: 10000 (a line every 10 s)
+ * @csv_flush_ms: how stale ``task_metrics.csv`` may get: a row is written
+ *                out when it is this old, at the latest at the next
+ *                tarn_report_attempt_end() or tarn_report_progress() call;
+ *                0: 50 ms; -1: every row at once (a write(2) per attempt,
+ *                about 1.3 us on the machine of docs/performance.md)
  *
  * Start from TARN_REPORT_OPTIONS_INIT: its zeroes are not all defaults.
  */
@@ -161,6 +168,7 @@ struct tarn_report_options {
 	int console_log_level;
 	int file_log_level;
 	int plain_interval_ms;
+	int csv_flush_ms;
 };
 
 #define TARN_REPORT_OPTIONS_INIT                                            \
@@ -211,8 +219,10 @@ void tarn_report_attempt_start(struct tarn_report *r,
  * @r: the report; NULL does nothing
  * @a: the attempt, with its @end_ns, @outcome and @error; borrowed
  *
- * Appends its row to ``task_metrics.csv`` at once (flushed, so that a crash
- * of the driver leaves the rows of every ended attempt) and keeps a compact
+ * Appends its row to ``task_metrics.csv`` (written out within
+ * @csv_flush_ms, so that a driver killed mid-run leaves the rows of all
+ * but its last few ms of attempts; the journal, not this file, is what a
+ * resume trusts) and keeps a compact
  * record for the trace and the timeline. Failures are logged at warning
  * level, with the error. An attempt need not have been started with
  * tarn_report_attempt_start() (skipped tasks never are).
@@ -226,7 +236,8 @@ void tarn_report_attempt_end(struct tarn_report *r,
  * @p: the counts now; borrowed
  *
  * Cheap: call it as often as you like. The live line is redrawn at most
- * 10 times a second, the plain line every @plain_interval_ms.
+ * 10 times a second, the plain line every @plain_interval_ms. Also writes
+ * out ``task_metrics.csv`` rows older than @csv_flush_ms.
  */
 void tarn_report_progress(struct tarn_report *r,
 			  const struct tarn_report_progress *p);

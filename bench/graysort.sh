@@ -1,0 +1,237 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench/graysort.sh [--quick] [--size SIZE] [--workers N] [--tarn-cmd CMD]
+#                   [--build DIR] [--no-build] [--keep]
+#
+# The graysort benchmark (docs/performance.md, "Planner: graysort"): one
+# command that generates SIZE of 100-byte records (10-byte keys, ascii
+# layout: 100-byte lines, like gensort -a), sorts them file to file with
+# tarn's graysort, with `LC_ALL=C sort --parallel=N` and, when installed,
+# with DuckDB (COPY (SELECT ... ORDER BY key) TO ...), validates every
+# output (global key order, record count, checksum of all records), and
+# prints each one's throughput (input MB / wall seconds, MB = 10^6 bytes)
+# with tarn's ratio to each peer.
+#
+#   --quick        64 MiB instead of 2 GiB (what `meson test --benchmark` runs)
+#   --size SIZE    bytes of records, with an optional K, M or G (binary)
+#                  suffix; default 2G
+#   --workers N    workers for tarn, threads for sort and DuckDB (default 2)
+#   --tarn-cmd CMD tarn's graysort, as a command line with placeholders:
+#                  {in} the folder of input files (part-NNNNN.dat), {out} an
+#                  empty folder for the sorted files (read back in name
+#                  order, dot files ignored), {tmp} an empty scratch folder
+#                  (a job folder or data root), {workers}. Default:
+#                  $TARN_GRAYSORT_CMD. Unset: tarn is skipped, the peers run.
+#   --build DIR    the build directory (default: $TARN_BUILD_DIR or build)
+#   --no-build     do not run scripts/build.sh first
+#   --keep         keep the input and outputs (in $TARN_BENCH_OUT/graysort)
+#
+# DuckDB is the npm package @duckdb/node-api in bench/.peers/duckdb
+# (`bench/run.sh --install-peers` installs it); without it, or without
+# node, DuckDB is reported as not installed. Results go to
+# $TARN_BENCH_OUT/graysort.json (default: <build>/bench-results). The exit
+# status is 1 when a sorter fails or its output does not validate.
+set -eu
+cd "$(dirname "$0")/.."
+
+size=2G
+workers=2
+tarn_cmd=${TARN_GRAYSORT_CMD:-}
+build=${TARN_BUILD_DIR:-build}
+do_build=1
+keep=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) size=64M ;;
+	--size | --workers | --tarn-cmd | --build)
+		[ $# -ge 2 ] || { echo "graysort.sh: $1 needs a value" >&2; exit 2; }
+		case $1 in
+		--size) size=$2 ;;
+		--workers) workers=$2 ;;
+		--tarn-cmd) tarn_cmd=$2 ;;
+		--build) build=$2 ;;
+		esac
+		shift
+		;;
+	--no-build) do_build=0 ;;
+	--keep) keep=1 ;;
+	-h | --help)
+		sed -n '3,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "graysort.sh: unknown option $1 (try --help)" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+case $size in
+[0-9]*[0-9] | [0-9] | [0-9]*[0-9kKmMgG]) ;;
+*) size=bad ;;
+esac
+case ${size%[kKmMgG]} in
+'' | *[!0-9]*)
+	echo "graysort.sh: --size $size: not a size (allowed: bytes, or a whole number with K, M or G)" >&2
+	exit 2
+	;;
+esac
+case $size in
+*[kK]) bytes=$((${size%?} * 1024)) ;;
+*[mM]) bytes=$((${size%?} * 1024 * 1024)) ;;
+*[gG]) bytes=$((${size%?} * 1024 * 1024 * 1024)) ;;
+*) bytes=$size ;;
+esac
+case $workers in
+'' | *[!0-9]* | 0)
+	echo "graysort.sh: --workers $workers: not a positive integer" >&2
+	exit 2
+	;;
+esac
+records=$((bytes / 100))
+[ "$records" -gt 0 ] || { echo "graysort.sh: --size $size: less than one 100-byte record" >&2; exit 2; }
+
+if [ "$do_build" = 1 ]; then
+	log=$(mktemp)
+	TARN_BUILD_DIR=$build scripts/build.sh >"$log" 2>&1 || {
+		cat "$log" >&2
+		rm -f "$log"
+		echo "graysort.sh: the build failed" >&2
+		exit 1
+	}
+	rm -f "$log"
+fi
+tool=$build/bench/graysort-records
+[ -x "$tool" ] || { echo "graysort.sh: $tool is not built" >&2; exit 1; }
+
+out=${TARN_BENCH_OUT:-$build/bench-results}
+work=$out/graysort
+mkdir -p "$out"
+rm -rf "$work"
+mkdir -p "$work/in"
+cleanup() {
+	[ "$keep" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
+cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
+echo "graysort: $records records of 100 bytes ($bytes bytes), $workers workers"
+echo "machine: $(nproc) CPUs ($cpu), $mem memory; load at start: $load"
+
+# 4 input files: enough for a planner to split by files, few enough that
+# sort's and DuckDB's start-up per file is nothing.
+secs() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'
+}
+
+t0=$(date +%s.%N)
+sum=$("$tool" gen --seed 42 --files 4 "$records" "$work/in/part")
+t1=$(date +%s.%N)
+echo "input: $work/in/part-0000[0-3].dat, checksum $sum (generated in $(secs "$t0" "$t1") s)"
+echo
+
+status=0
+results=
+# run NAME OUTDIR COMMAND...: times COMMAND, then validates the files in
+# OUTDIR (name order) against the input's checksum.
+run() {
+	name=$1
+	dir=$2
+	shift 2
+	rm -rf "$dir" "$work/tmp"
+	mkdir -p "$dir" "$work/tmp"
+	sync
+	printf '%-8s ' "$name"
+	t0=$(date +%s.%N)
+	if ! "$@" >"$work/$name.log" 2>&1; then
+		t1=$(date +%s.%N)
+		echo "FAILED after $(secs "$t0" "$t1") s; its output:"
+		sed 's/^/    /' "$work/$name.log" | tail -20
+		status=1
+		results="$results $name:failed"
+		return 0
+	fi
+	t1=$(date +%s.%N)
+	files=$(find "$dir" -maxdepth 1 -type f ! -name '.*' | LC_ALL=C sort)
+	if [ -z "$files" ]; then
+		echo "FAILED: no output files in $dir"
+		status=1
+		results="$results $name:failed"
+		return 0
+	fi
+	# shellcheck disable=SC2086
+	if ! v=$("$tool" validate --expect "$sum" $files 2>&1); then
+		echo "INVALID: $v"
+		status=1
+		results="$results $name:invalid"
+		return 0
+	fi
+	s=$(secs "$t0" "$t1")
+	mbs=$(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.1f", b / s / 1e6 }')
+	echo "$s s  $mbs MB/s  (valid)"
+	results="$results $name:$mbs:$s"
+	[ "$keep" = 1 ] || rm -rf "$dir" "$work/tmp"
+}
+
+if [ -n "$tarn_cmd" ]; then
+	cmd=$(printf '%s' "$tarn_cmd" | sed -e "s|{in}|$work/in|g" \
+		-e "s|{out}|$work/out-tarn|g" -e "s|{tmp}|$work/tmp|g" \
+		-e "s|{workers}|$workers|g")
+	echo "tarn command: $cmd"
+	run tarn "$work/out-tarn" sh -c "$cmd"
+else
+	echo "tarn     skipped: no command (--tarn-cmd or TARN_GRAYSORT_CMD, see --help)"
+	results="$results tarn:skipped"
+fi
+
+run sort "$work/out-sort" env LC_ALL=C sort --parallel="$workers" \
+	-T "$work/tmp" -o "$work/out-sort/sorted.dat" \
+	"$work/in/part-00000.dat" "$work/in/part-00001.dat" \
+	"$work/in/part-00002.dat" "$work/in/part-00003.dat"
+
+peers=${TARN_BENCH_PEERS:-bench/.peers}
+if command -v node >/dev/null 2>&1 &&
+	[ -d "$peers/duckdb/node_modules/@duckdb/node-api" ]; then
+	run duckdb "$work/out-duckdb" env TARN_BENCH_PEERS="$(cd "$peers" && pwd)" \
+		node bench/peers/duckdb_graysort.mjs "$work/in/part-*.dat" \
+		"$work/out-duckdb/sorted.dat" "$workers" "$work/tmp"
+else
+	echo "duckdb   not installed (bench/run.sh --install-peers installs @duckdb/node-api)"
+	results="$results duckdb:not-installed"
+fi
+
+# The table of ratios, and the JSON for whoever wants the figures.
+/usr/bin/python3 - "$out/graysort.json" "$bytes" "$workers" "$load" $results <<'EOF'
+import json, sys
+path, nbytes, workers, load = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+res = {}
+for item in sys.argv[5:]:
+    name, _, rest = item.partition(":")
+    parts = rest.split(":")
+    if len(parts) == 2:
+        res[name] = {"mb_per_s": float(parts[0]), "seconds": float(parts[1])}
+    else:
+        res[name] = {"error": parts[0]}
+print()
+tarn = res.get("tarn", {}).get("mb_per_s")
+for peer in ("sort", "duckdb"):
+    p = res.get(peer, {}).get("mb_per_s")
+    if tarn and p:
+        line = "tarn / %-6s = %.2fx" % (peer, tarn / p)
+        if peer == "duckdb":
+            line += "  (target: at least 1.2x)"
+        print(line)
+    else:
+        print("tarn / %-6s: no ratio (tarn %s, %s %s)" % (
+            peer, res.get("tarn", {}).get("error", "ok"), peer,
+            res.get(peer, {}).get("error", "ok")))
+with open(path, "w") as f:
+    json.dump({"workload": "graysort", "bytes": nbytes, "workers": workers,
+               "load_at_start": load, "results": res}, f, indent=1)
+    f.write("\n")
+EOF
+exit $status

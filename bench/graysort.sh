@@ -18,10 +18,11 @@
 #   --workers N    workers for tarn, threads for sort and DuckDB (default 2)
 #   --tarn-cmd CMD tarn's graysort, as a command line with placeholders:
 #                  {in} the folder of input files (part-NNNNN.dat), {out} an
-#                  empty folder for the sorted files (read back in name
-#                  order, dot files ignored), {tmp} an empty scratch folder
-#                  (a job folder or data root), {workers}. Default:
-#                  $TARN_GRAYSORT_CMD. Unset: tarn is skipped, the peers run.
+#                  empty folder for the sorted files (read back in path
+#                  order, sub-folders included, dot files ignored), {tmp} an
+#                  empty scratch folder (a data root), {workers}, {build}.
+#                  Default: $TARN_GRAYSORT_CMD, else `tarn run` on
+#                  bench/graysort-plan.yaml (range partition, sort, sink).
 #   --build DIR    the build directory (default: $TARN_BUILD_DIR or build)
 #   --no-build     do not run scripts/build.sh first
 #   --keep         keep the input and outputs (in $TARN_BENCH_OUT/graysort)
@@ -106,8 +107,10 @@ tool=$build/bench/graysort-records
 [ -x "$tool" ] || { echo "graysort.sh: $tool is not built" >&2; exit 1; }
 
 out=${TARN_BENCH_OUT:-$build/bench-results}
-work=$out/graysort
 mkdir -p "$out"
+# Absolute: a plan resolves relative paths against its own folder.
+out=$(cd "$out" && pwd)
+work=$out/graysort
 rm -rf "$work"
 mkdir -p "$work/in"
 cleanup() {
@@ -156,7 +159,9 @@ run() {
 		return 0
 	fi
 	t1=$(date +%s.%N)
-	files=$(find "$dir" -maxdepth 1 -type f ! -name '.*' | LC_ALL=C sort)
+	# Sub-folders too (tarn's sink writes {out}/graysort/), dot files not
+	# (a sink's commit marker).
+	files=$(find "$dir" -type f ! -name '.*' | LC_ALL=C sort)
 	if [ -z "$files" ]; then
 		echo "FAILED: no output files in $dir"
 		status=1
@@ -177,14 +182,19 @@ run() {
 	[ "$keep" = 1 ] || rm -rf "$dir" "$work/tmp"
 }
 
+if [ -z "$tarn_cmd" ] && [ -x "$build/tools/tarn/tarn" ]; then
+	tarn_cmd="env GRAYSORT_INPUT={in} {build}/tools/tarn/tarn run \
+bench/graysort-plan.yaml --data_root {tmp} --output_path {out} \
+--num_executors {workers} --console_log_level warning"
+fi
 if [ -n "$tarn_cmd" ]; then
 	cmd=$(printf '%s' "$tarn_cmd" | sed -e "s|{in}|$work/in|g" \
 		-e "s|{out}|$work/out-tarn|g" -e "s|{tmp}|$work/tmp|g" \
-		-e "s|{workers}|$workers|g")
+		-e "s|{workers}|$workers|g" -e "s|{build}|$build|g")
 	echo "tarn command: $cmd"
 	run tarn "$work/out-tarn" sh -c "$cmd"
 else
-	echo "tarn     skipped: no command (--tarn-cmd or TARN_GRAYSORT_CMD, see --help)"
+	echo "tarn     skipped: $build/tools/tarn/tarn is not built and no --tarn-cmd"
 	results="$results tarn:skipped"
 fi
 

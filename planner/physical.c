@@ -97,7 +97,7 @@ static int expand_source(struct pplan *pp, int id, const struct pnode *n)
 	GArray *refs = g_array_new(FALSE, FALSE, sizeof(struct fref));
 	struct ptask *t;
 
-	rc = glob(pattern, GLOB_ERR, NULL, &g);
+	rc = glob(pattern, 0, NULL, &g);
 	if (rc) {
 		planner_set_error(TARN_EINVAL,
 				  "source '%s': glob '%s' %s (expected at least one file)",

@@ -56,6 +56,7 @@ struct job {
 	double cpus_total, cpus_used;
 	uint64_t mem_total, mem_used;
 	size_t total, done, skipped, retried, failed;
+	size_t spec_running;
 	GArray **durations; /* per node: double seconds of committed attempts */
 	char *error;
 	GHashTable *journaled;
@@ -321,6 +322,7 @@ static int launch(struct job *j, int t, bool spec)
 	j->mem_used += n->s.memory;
 	if (f.attempt > 1 && !spec)
 		j->retried++;
+	j->spec_running += spec;
 	g_array_append_val(j->fl, f);
 	report_attempt(j, t, f.attempt, spec, NULL, f.start, 0, 0, 0, 0, NULL,
 		       true);
@@ -408,9 +410,11 @@ static int speculate(struct job *j)
 		el = (double)(now - f->start) / 1e9;
 		if (el < floor_s || el < factor * med)
 			continue;
-		if (j->cpus_used + node_of(j, f->task)->s.cpus >
-		    j->cpus_total + 1e-9)
-			return 0; /* no free slot: later */
+		/* Speculative copies may go beyond the CPU count: the backend
+		 * may have queued tasks behind the straggler, so its slots are
+		 * not a reliable sign of free workers. A few at a time. */
+		if (j->spec_running >= MAX(1, (size_t)j->cpus_total / 2))
+			return 0;
 		j->st[f->task].speculated = true;
 		tarn_report_log(j->rep, TARN_REPORT_INFO,
 				"task %s: running %.1f s, median of its node %.2f s: speculative attempt",
@@ -426,6 +430,7 @@ static void end_flight(struct job *j, guint i)
 	const struct pnode *n = node_of(j, f->task);
 
 	j->st[f->task].running--;
+	j->spec_running -= f->spec;
 	j->cpus_used -= n->s.cpus;
 	j->mem_used -= n->s.memory;
 	tarn_ref_release(f->ref);
@@ -471,9 +476,16 @@ static void handle(struct job *j, guint i)
 		bool injected = strstr(why, INJECTED_PREFIX) != NULL;
 		char *part = pplan_partition_name(pt);
 
+		const char *pid = strstr(why, "(pid ");
+		char worker[96] = "?", host[64];
+		int wpid;
+
+		/* libtarn's message names the worker: "(pid N on HOST)" */
+		if (pid && sscanf(pid, "(pid %d on %63[^)])", &wpid, host) == 2)
+			snprintf(worker, sizeof(worker), "pid %d@%s", wpid, host);
 		tarn_object_release(obj);
 		rm_rf(f->staging);
-		report_attempt(j, t, f->attempt, f->spec, NULL, f->start, end,
+		report_attempt(j, t, f->attempt, f->spec, worker, f->start, end,
 			       0, 0,
 			       j->st[t].state == T_DONE ? TARN_REPORT_DISCARDED :
 			       injected ? TARN_REPORT_INJECTED : TARN_REPORT_FAILED,

@@ -60,6 +60,7 @@ struct job {
 	GArray **durations; /* per node: double seconds of committed attempts */
 	char *error;
 	GHashTable *journaled;
+	bool resumed; /* the journal existed: look for committed tasks */
 };
 
 static const struct pnode *node_of(const struct job *j, int t)
@@ -552,6 +553,7 @@ static int open_journal(struct job *j)
 						   head);
 			rc = TARN_EINVAL;
 		}
+		j->resumed = true;
 		for (char **l = lines + 1; !rc && *l; l++)
 			if (g_str_has_prefix(*l, "commit "))
 				g_hash_table_add(j->journaled,
@@ -669,7 +671,7 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 	int rc = 0;
 	bool *ready = NULL;
 	GArray *refs = g_array_new(FALSE, FALSE, sizeof(tarn_ref_t));
-	int64_t last_spec = 0;
+	int64_t last_spec = 0, loop_start, waited = 0;
 
 	memset(&j, 0, sizeof(j));
 	j.pp = pp;
@@ -733,7 +735,8 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 				j.st[t].state = T_WAITING;
 			continue;
 		}
-		if (committed_on_disk(&j, (int)t)) {
+		if ((j.resumed || pt->role == ROLE_SINK) &&
+		    committed_on_disk(&j, (int)t)) {
 			bool journaled = g_hash_table_contains(j.journaled, pt->key);
 			int64_t now = now_ns();
 
@@ -755,8 +758,10 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 		tarn_report_log(j.rep, TARN_REPORT_INFO,
 				"resuming job %s: %zu of %zu tasks already committed",
 				o->job_id, j.skipped, j.total);
+	loop_start = now_ns();
 	while (j.done < j.total && !j.error) {
 		int got;
+		int64_t w0;
 
 		rc = dispatch(&j);
 		if (rc || j.error)
@@ -771,8 +776,10 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 			g_array_append_val(refs, g_array_index(j.fl, struct flight, i).ref);
 		ready = g_renew(bool, ready, j.fl->len);
 		memset(ready, 0, j.fl->len * sizeof(bool));
+		w0 = now_ns();
 		got = tarn_wait((tarn_ref_t *)(void *)refs->data, refs->len, 1,
 				0.05, ready);
+		waited += now_ns() - w0;
 		if (got < 0) {
 			j.error = g_strdup_printf("waiting for tasks: %s",
 						  tarn_last_error());
@@ -789,6 +796,23 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 				break;
 		}
 		progress(&j);
+	}
+	if (j.total > j.skipped) {
+		size_t ran = j.total - j.skipped;
+		size_t mem = 0;
+
+		for (guint t = 0; t < n; t++) {
+			const struct ptask *pt = task(&j, (int)t);
+
+			mem += sizeof(*pt) + sizeof(void *) + strlen(pt->key) + 1 +
+			       pt->ninfos * sizeof(struct pinfo) +
+			       pt->nin * sizeof(struct fref) +
+			       pt->ndeps * sizeof(int) * 2 + sizeof(struct tstate);
+		}
+		tarn_report_log(j.rep, TARN_REPORT_INFO,
+				"scheduler: %.1f us per task outside waits for results (%zu tasks run), planner memory %zu bytes per task",
+				(double)(now_ns() - loop_start - waited) / 1e3 / (double)ran,
+				ran, mem / MAX(n, 1));
 	}
 finish:
 	drain(&j, j.error ? 10 : 60);

@@ -218,7 +218,8 @@ static int expand_partition(struct pplan *pp, int id, const struct pnode *n)
 					&g_array_index(in, struct ppart, outer);
 
 				ni = MIN(pt->ninfos, 62);
-				memcpy(infos, pt->infos, ni * sizeof(*infos));
+				if (ni)
+					memcpy(infos, pt->infos, ni * sizeof(*infos));
 			}
 			infos[ni].dim = n->dimension;
 			infos[ni].index = j;

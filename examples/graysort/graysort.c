@@ -149,9 +149,12 @@ int main(int argc, char **argv)
 		return 2;
 	/* a job id we know, to find the output afterwards */
 	if (!*tarn_config_get("SP_JOBID")) {
-		id = g_strdup_printf("graysort-%s", g_uuid_string_random());
+		char *uuid = g_uuid_string_random();
+
+		id = g_strdup_printf("graysort-%s", uuid);
 		tarn_config_set("SP_JOBID", id);
 		g_free(id);
+		g_free(uuid);
 	}
 	status = tarn_driver_main(plan, n, rest);
 	tarn_plan_destroy(plan);

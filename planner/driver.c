@@ -113,7 +113,8 @@ static GOptionContext *driver_context(const char *params)
 			"\nExit status: 0 the job succeeded, 1 it failed, 2 bad command line\n"
 			"or configuration. The job folder holds .STATUS, journal,\n"
 			"task_metrics.csv, trace.json, timeline.html and job.log.");
-	g_option_context_add_main_entries(ctx, e, NULL);
+	g_option_context_add_main_entries(ctx, e, NULL); /* copies them */
+	g_free(e);
 	g_option_context_set_description(ctx, desc->str);
 	g_string_free(desc, TRUE);
 	g_option_context_set_summary(

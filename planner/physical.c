@@ -97,7 +97,7 @@ static int expand_source(struct pplan *pp, int id, const struct pnode *n)
 	GArray *refs = g_array_new(FALSE, FALSE, sizeof(struct fref));
 	struct ptask *t;
 
-	rc = glob(pattern, GLOB_ERR, NULL, &g);
+	rc = glob(pattern, 0, NULL, &g);
 	if (rc) {
 		planner_set_error(TARN_EINVAL,
 				  "source '%s': glob '%s' %s (expected at least one file)",
@@ -218,7 +218,8 @@ static int expand_partition(struct pplan *pp, int id, const struct pnode *n)
 					&g_array_index(in, struct ppart, outer);
 
 				ni = MIN(pt->ninfos, 62);
-				memcpy(infos, pt->infos, ni * sizeof(*infos));
+				if (ni)
+					memcpy(infos, pt->infos, ni * sizeof(*infos));
 			}
 			infos[ni].dim = n->dimension;
 			infos[ni].index = j;

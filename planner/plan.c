@@ -497,7 +497,9 @@ TARN_PLANNER_API int tarn_plan_add(tarn_plan_t *plan,
 	n->args = g_strdup(spec->args ? spec->args : "");
 	n->path = g_strdup(spec->path ? spec->path : spec->name);
 	n->inputs = g_new0(int, spec->num_inputs + 1);
-	memcpy(n->inputs, spec->inputs, spec->num_inputs * sizeof(int));
+	if (spec->num_inputs)
+		memcpy(n->inputs, spec->inputs,
+		       spec->num_inputs * sizeof(int));
 	while (spec->dimensions && spec->dimensions[nd])
 		nd++;
 	n->dimensions = g_new0(char *, nd + 1);

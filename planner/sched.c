@@ -56,9 +56,12 @@ struct job {
 	double cpus_total, cpus_used;
 	uint64_t mem_total, mem_used;
 	size_t total, done, skipped, retried, failed;
+	size_t spec_running;
 	GArray **durations; /* per node: double seconds of committed attempts */
 	char *error;
 	GHashTable *journaled;
+	bool resumed; /* the journal existed: look for committed tasks */
+	int64_t journal_flushed;
 };
 
 static const struct pnode *node_of(const struct job *j, int t)
@@ -154,8 +157,15 @@ static void mark_done(struct job *j, int t, bool journal)
 	if (pt->role != ROLE_VIRTUAL)
 		j->done++;
 	if (journal && j->journal) {
+		int64_t now = now_ns();
+
 		fprintf(j->journal, "commit %s\n", pt->key);
-		fflush(j->journal);
+		/* A write per 20 ms, not per commit: a line lost with a killed
+		 * driver is recovered from the task's commit mark on resume. */
+		if (now - j->journal_flushed > 20000000) {
+			fflush(j->journal);
+			j->journal_flushed = now;
+		}
 	}
 	for (int k = j->rdep_off[t]; k < j->rdep_off[t + 1]; k++) {
 		int d = j->rdep[k];
@@ -321,6 +331,7 @@ static int launch(struct job *j, int t, bool spec)
 	j->mem_used += n->s.memory;
 	if (f.attempt > 1 && !spec)
 		j->retried++;
+	j->spec_running += spec;
 	g_array_append_val(j->fl, f);
 	report_attempt(j, t, f.attempt, spec, NULL, f.start, 0, 0, 0, 0, NULL,
 		       true);
@@ -408,9 +419,11 @@ static int speculate(struct job *j)
 		el = (double)(now - f->start) / 1e9;
 		if (el < floor_s || el < factor * med)
 			continue;
-		if (j->cpus_used + node_of(j, f->task)->s.cpus >
-		    j->cpus_total + 1e-9)
-			return 0; /* no free slot: later */
+		/* Speculative copies may go beyond the CPU count: the backend
+		 * may have queued tasks behind the straggler, so its slots are
+		 * not a reliable sign of free workers. A few at a time. */
+		if (j->spec_running >= MAX(1, (size_t)j->cpus_total / 2))
+			return 0;
 		j->st[f->task].speculated = true;
 		tarn_report_log(j->rep, TARN_REPORT_INFO,
 				"task %s: running %.1f s, median of its node %.2f s: speculative attempt",
@@ -426,6 +439,7 @@ static void end_flight(struct job *j, guint i)
 	const struct pnode *n = node_of(j, f->task);
 
 	j->st[f->task].running--;
+	j->spec_running -= f->spec;
 	j->cpus_used -= n->s.cpus;
 	j->mem_used -= n->s.memory;
 	tarn_ref_release(f->ref);
@@ -471,9 +485,16 @@ static void handle(struct job *j, guint i)
 		bool injected = strstr(why, INJECTED_PREFIX) != NULL;
 		char *part = pplan_partition_name(pt);
 
+		const char *pid = strstr(why, "(pid ");
+		char worker[96] = "?", host[64];
+		int wpid;
+
+		/* libtarn's message names the worker: "(pid N on HOST)" */
+		if (pid && sscanf(pid, "(pid %d on %63[^)])", &wpid, host) == 2)
+			snprintf(worker, sizeof(worker), "pid %d@%s", wpid, host);
 		tarn_object_release(obj);
 		rm_rf(f->staging);
-		report_attempt(j, t, f->attempt, f->spec, NULL, f->start, end,
+		report_attempt(j, t, f->attempt, f->spec, worker, f->start, end,
 			       0, 0,
 			       j->st[t].state == T_DONE ? TARN_REPORT_DISCARDED :
 			       injected ? TARN_REPORT_INJECTED : TARN_REPORT_FAILED,
@@ -540,6 +561,7 @@ static int open_journal(struct job *j)
 						   head);
 			rc = TARN_EINVAL;
 		}
+		j->resumed = true;
 		for (char **l = lines + 1; !rc && *l; l++)
 			if (g_str_has_prefix(*l, "commit "))
 				g_hash_table_add(j->journaled,
@@ -657,7 +679,7 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 	int rc = 0;
 	bool *ready = NULL;
 	GArray *refs = g_array_new(FALSE, FALSE, sizeof(tarn_ref_t));
-	int64_t last_spec = 0;
+	int64_t last_spec = 0, loop_start, waited = 0;
 
 	memset(&j, 0, sizeof(j));
 	j.pp = pp;
@@ -721,7 +743,8 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 				j.st[t].state = T_WAITING;
 			continue;
 		}
-		if (committed_on_disk(&j, (int)t)) {
+		if ((j.resumed || pt->role == ROLE_SINK) &&
+		    committed_on_disk(&j, (int)t)) {
 			bool journaled = g_hash_table_contains(j.journaled, pt->key);
 			int64_t now = now_ns();
 
@@ -743,8 +766,10 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 		tarn_report_log(j.rep, TARN_REPORT_INFO,
 				"resuming job %s: %zu of %zu tasks already committed",
 				o->job_id, j.skipped, j.total);
+	loop_start = now_ns();
 	while (j.done < j.total && !j.error) {
 		int got;
+		int64_t w0;
 
 		rc = dispatch(&j);
 		if (rc || j.error)
@@ -759,8 +784,10 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 			g_array_append_val(refs, g_array_index(j.fl, struct flight, i).ref);
 		ready = g_renew(bool, ready, j.fl->len);
 		memset(ready, 0, j.fl->len * sizeof(bool));
+		w0 = now_ns();
 		got = tarn_wait((tarn_ref_t *)(void *)refs->data, refs->len, 1,
 				0.05, ready);
+		waited += now_ns() - w0;
 		if (got < 0) {
 			j.error = g_strdup_printf("waiting for tasks: %s",
 						  tarn_last_error());
@@ -777,6 +804,23 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 				break;
 		}
 		progress(&j);
+	}
+	if (j.total > j.skipped) {
+		size_t ran = j.total - j.skipped;
+		size_t mem = 0;
+
+		for (guint t = 0; t < n; t++) {
+			const struct ptask *pt = task(&j, (int)t);
+
+			mem += sizeof(*pt) + sizeof(void *) + strlen(pt->key) + 1 +
+			       pt->ninfos * sizeof(struct pinfo) +
+			       pt->nin * sizeof(struct fref) +
+			       pt->ndeps * sizeof(int) * 2 + sizeof(struct tstate);
+		}
+		tarn_report_log(j.rep, TARN_REPORT_INFO,
+				"scheduler: %.1f us per task outside waits for results (%zu tasks run), planner memory %zu bytes per task",
+				(double)(now_ns() - loop_start - waited) / 1e3 / (double)ran,
+				ran, mem / MAX(n, 1));
 	}
 finish:
 	drain(&j, j.error ? 10 : 60);

@@ -10,7 +10,13 @@
  * order-independent checksum).
  *
  *   graysort [--records=N] [--files=N] [--partitions=N] [--seed=N]
- *            [--input=DIR] [tarn run options: --data_root, --job_id, ...]
+ *            [--input=DIR] [--output=DIR] [--no-generate]
+ *            [tarn run options: --data_root, --job_id, ...]
+ *
+ * --no-generate sorts the *.dat files already in --input (any 100-byte
+ * records, e.g. bench/graysort.sh's) and skips the validation (the caller
+ * validates); --output=DIR puts the sorted files in DIR itself (which must
+ * be missing or empty) instead of {output_path}/graysort.
  *
  * Exit status: 0 sorted and valid, 1 the job failed or the output is
  * wrong, 2 bad command line.
@@ -41,8 +47,8 @@ static gint cmp_path(gconstpointer a, gconstpointer b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int build_plan(const char *input, uint32_t nfiles, uint32_t parts,
-		      tarn_plan_t **out)
+static int build_plan(const char *input, const char *output, uint32_t nfiles,
+		      uint32_t parts, tarn_plan_t **out)
 {
 	tarn_node_spec_t split = TARN_NODE_SPEC_INIT;
 	int f;
@@ -90,7 +96,7 @@ static int build_plan(const char *input, uint32_t nfiles, uint32_t parts,
 	sink.name = "output";
 	sink.inputs = &o;
 	sink.num_inputs = 1;
-	sink.path = "graysort";
+	sink.path = output ? output : "graysort";
 	sink.mode = TARN_SINK_COPY;
 	if (!rc)
 		rc = tarn_plan_add(plan, &sink, NULL);
@@ -107,7 +113,8 @@ static int build_plan(const char *input, uint32_t nfiles, uint32_t parts,
 int main(int argc, char **argv)
 {
 	uint64_t records = 100000, files = 4, parts = 4, seed = 42;
-	const char *input = "graysort-input";
+	const char *input = "graysort-input", *output = NULL;
+	bool generate = true;
 	char **rest = g_new0(char *, argc + 2);
 	int n = 0, status;
 	tarn_plan_t *plan = NULL;
@@ -129,40 +136,68 @@ int main(int argc, char **argv)
 			input = argv[i] + 8;
 			continue;
 		}
+		if (!strncmp(argv[i], "--output=", 9)) {
+			output = g_canonicalize_filename(argv[i] + 9, NULL);
+			continue;
+		}
+		if (!strcmp(argv[i], "--no-generate")) {
+			generate = false;
+			continue;
+		}
 		rest[n++] = argv[i];
 	}
 	if (!files || !parts || parts > 100000) {
 		fprintf(stderr, "graysort: --files must be >= 1 and --partitions 1..100000\n");
 		return 2;
 	}
-	/* inputs: file k holds records [k*N/F, (k+1)*N/F) of the seed */
-	g_mkdir_with_parents(input, 0755);
-	for (uint64_t k = 0; k < files; k++)
-		g_ptr_array_add(paths, g_strdup_printf("%s/in-%05llu.dat", input,
-						       (unsigned long long)k));
-	if (tarn_graysort_generate((const char *const *)paths->pdata, paths->len,
-				   records, seed, false, &want, &err)) {
-		fprintf(stderr, "graysort: %s\n", err->message);
-		return 1;
+	if (generate) {
+		/* file k holds records [k*N/F, (k+1)*N/F) of the seed */
+		g_mkdir_with_parents(input, 0755);
+		for (uint64_t k = 0; k < files; k++)
+			g_ptr_array_add(paths, g_strdup_printf("%s/in-%05llu.dat", input,
+							       (unsigned long long)k));
+		if (tarn_graysort_generate((const char *const *)paths->pdata,
+					   paths->len, records, seed, false,
+					   &want, &err)) {
+			fprintf(stderr, "graysort: %s\n", err->message);
+			return 1;
+		}
+	} else {
+		GDir *d = g_dir_open(input, 0, NULL);
+		const char *e;
+
+		files = 0;
+		while (d && (e = g_dir_read_name(d)))
+			files += g_str_has_suffix(e, ".dat");
+		if (d)
+			g_dir_close(d);
+		if (!files) {
+			fprintf(stderr, "graysort: no .dat files in %s\n", input);
+			return 2;
+		}
 	}
-	if (build_plan(input, (uint32_t)files, (uint32_t)parts, &plan))
+	if (build_plan(input, output, (uint32_t)files, (uint32_t)parts, &plan))
 		return 2;
 	/* a job id we know, to find the output afterwards */
 	if (!*tarn_config_get("SP_JOBID")) {
-		id = g_strdup_printf("graysort-%s", g_uuid_string_random());
+		char *uuid = g_uuid_string_random();
+
+		id = g_strdup_printf("graysort-%s", uuid);
 		tarn_config_set("SP_JOBID", id);
 		g_free(id);
+		g_free(uuid);
 	}
 	status = tarn_driver_main(plan, n, rest);
 	tarn_plan_destroy(plan);
-	if (status)
+	if (status || !generate)
 		return status;
 	out_root = *tarn_config_get("SP_OUTPUT_PATH") ?
 			   g_strdup(tarn_config_get("SP_OUTPUT_PATH")) :
 			   g_build_filename(tarn_config_get("SP_DATA_ROOT"),
 					    tarn_config_get("SP_JOBID"), "output",
 					    NULL);
-	out_dir = g_build_filename(out_root, "graysort", NULL);
+	out_dir = output ? g_strdup(output) :
+			   g_build_filename(out_root, "graysort", NULL);
 	g_ptr_array_set_size(paths, 0);
 	{
 		GDir *d = g_dir_open(out_dir, 0, NULL);

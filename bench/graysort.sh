@@ -21,8 +21,12 @@
 #                  empty folder for the sorted files (read back in path
 #                  order, sub-folders included, dot files ignored), {tmp} an
 #                  empty scratch folder (a data root), {workers}, {build}.
-#                  Default: $TARN_GRAYSORT_CMD, else `tarn run` on
-#                  bench/graysort-plan.yaml (range partition, sort, sink).
+#                  Default: $TARN_GRAYSORT_CMD, else examples/graysort
+#                  (--no-generate, 4 files, 8 range partitions). The same
+#                  plan as a YAML file for `tarn run`:
+#                  --tarn-cmd 'env GRAYSORT_INPUT={in} {build}/tools/tarn/tarn
+#                  run bench/graysort-plan.yaml --data_root {tmp}
+#                  --output_path {out} --num_executors {workers}'
 #   --build DIR    the build directory (default: $TARN_BUILD_DIR or build)
 #   --no-build     do not run scripts/build.sh first
 #   --keep         keep the input and outputs (in $TARN_BENCH_OUT/graysort)
@@ -182,10 +186,12 @@ run() {
 	[ "$keep" = 1 ] || rm -rf "$dir" "$work/tmp"
 }
 
-if [ -z "$tarn_cmd" ] && [ -x "$build/tools/tarn/tarn" ]; then
-	tarn_cmd="env GRAYSORT_INPUT={in} {build}/tools/tarn/tarn run \
-bench/graysort-plan.yaml --data_root {tmp} --output_path {out} \
---num_executors {workers} --console_log_level warning"
+if [ -z "$tarn_cmd" ] && [ -x "$build/examples/graysort/graysort" ]; then
+	# examples/graysort: the plan built with the C API, on the files
+	# already in {in}; it leaves validating to us (--no-generate).
+	tarn_cmd="{build}/examples/graysort/graysort --no-generate --input={in} \
+--output={out} --files=4 --partitions=8 --data_root={tmp} \
+--num_executors={workers} --console_log_level=warning"
 fi
 if [ -n "$tarn_cmd" ]; then
 	cmd=$(printf '%s' "$tarn_cmd" | sed -e "s|{in}|$work/in|g" \
@@ -194,7 +200,7 @@ if [ -n "$tarn_cmd" ]; then
 	echo "tarn command: $cmd"
 	run tarn "$work/out-tarn" sh -c "$cmd"
 else
-	echo "tarn     skipped: $build/tools/tarn/tarn is not built and no --tarn-cmd"
+	echo "tarn     skipped: $build/examples/graysort/graysort is not built and no --tarn-cmd"
 	results="$results tarn:skipped"
 fi
 

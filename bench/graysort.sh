@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# bench/graysort.sh [--quick] [--size SIZE] [--workers N] [--tarn-cmd CMD]
-#                   [--build DIR] [--no-build] [--keep]
+# bench/graysort.sh [--quick] [--size SIZE] [--workers N] [--runs N]
+#                   [--tarn-cmd CMD] [--build DIR] [--no-build] [--keep]
 #
 # The graysort benchmark (docs/performance.md, "Planner: graysort"): one
 # command that generates SIZE of 100-byte records (10-byte keys, ascii
@@ -17,7 +17,8 @@
 #                  suffix; default 2G
 #   --workers N    workers for tarn, threads for sort and DuckDB (default 2)
 #   --runs N       run the three N times, interleaved, and report each
-#                  one's median (default 1; use 3 on a shared machine)
+#                  one's median and the median of the per-run ratios
+#                  (default 1; use 3 on a shared machine)
 #   --tarn-cmd CMD tarn's graysort, as a command line with placeholders:
 #                  {in} the folder of input files (part-NNNNN.dat), {out} an
 #                  empty folder for the sorted files (read back in path

@@ -271,6 +271,15 @@ def case_faults(tmp):
     faulty = tree(os.path.join(tmp, "faulty", "output"))
     check(len(clean) == 8, "clean output: %s" % sorted(clean))
     check(clean == faulty, "outputs differ")
+    # the built-in sort, checked another way: by key, ties by the whole row
+    res = os.path.join(tmp, "clean", "output", "result")
+    nrows = 0
+    for f in sorted(os.listdir(res)):
+        rows = open(os.path.join(res, f)).read().splitlines()
+        nrows += len(rows)
+        check(rows == sorted(rows, key=lambda r: (r.split(",")[0], r)),
+              "%s is not sorted by its first field" % f)
+    check(nrows == 250 * 20, "%d rows in the output, expected 5000" % nrows)
     # every task folder holds the same files (no duplicates, no orphans),
     # commit marks aside (they name the job and attempt)
     ct = tree(os.path.join(tmp, "clean", "tasks"))

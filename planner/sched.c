@@ -58,6 +58,8 @@ struct job {
 	size_t total, done, skipped, retried, failed;
 	size_t spec_running;
 	GArray **durations; /* per node: double seconds of committed attempts */
+	double *median;     /* per node, of durations[] when it had median_n */
+	guint *median_n;
 	char *error;
 	GHashTable *journaled;
 	bool resumed; /* the journal existed: look for committed tasks */
@@ -412,12 +414,19 @@ static int speculate(struct job *j)
 			factor = 3;
 			floor_s = 2;
 		}
-		if (dur->len < need)
-			continue;
-		qsort(dur->data, dur->len, sizeof(double), cmp_double);
-		med = g_array_index(dur, double, dur->len / 2);
 		el = (double)(now - f->start) / 1e9;
-		if (el < floor_s || el < factor * med)
+		if (dur->len < need || el < floor_s)
+			continue;
+		/* the median is sorted again only when the samples grew by a
+		 * tenth: a plan of many short tasks must not sort per check */
+		if (dur->len > j->median_n[pt->node] * 11 / 10 ||
+		    dur->len < 64) {
+			qsort(dur->data, dur->len, sizeof(double), cmp_double);
+			j->median[pt->node] = g_array_index(dur, double, dur->len / 2);
+			j->median_n[pt->node] = dur->len;
+		}
+		med = j->median[pt->node];
+		if (el < factor * med)
 			continue;
 		/* Speculative copies may go beyond the CPU count: the backend
 		 * may have queued tasks behind the straggler, so its slots are
@@ -690,6 +699,8 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 	j.staging_dir = g_build_filename(o->job_dir, "staging", NULL);
 	j.output_root = g_strdup(o->output_path);
 	j.durations = g_new0(GArray *, pp->plan->nodes->len);
+	j.median = g_new0(double, pp->plan->nodes->len);
+	j.median_n = g_new0(guint, pp->plan->nodes->len);
 	for (guint i = 0; i < pp->plan->nodes->len; i++)
 		j.durations[i] = g_array_new(FALSE, FALSE, sizeof(double));
 	g_queue_init(&j.ready);
@@ -850,6 +861,8 @@ out_free:
 	for (guint i = 0; i < pp->plan->nodes->len; i++)
 		g_array_free(j.durations[i], TRUE);
 	g_free(j.durations);
+	g_free(j.median);
+	g_free(j.median_n);
 	g_queue_clear(&j.ready);
 	if (j.journaled)
 		g_hash_table_destroy(j.journaled);

@@ -739,9 +739,10 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 			j.total++;
 	}
 	tarn_report_log(j.rep, TARN_REPORT_INFO,
-			"job %s (%s): %zu tasks on %s, %g CPUs, job folder %s",
-			o->job_id, o->job_name, j.total, tarn_backend_name(),
-			j.cpus_total, o->job_dir);
+			"job %s (%s%s%s): %zu tasks on %s, %g CPUs, job folder %s",
+			o->job_id, o->job_name, *o->job_time ? ", created " : "",
+			o->job_time, j.total, tarn_backend_name(), j.cpus_total,
+			o->job_dir);
 	/* Resume: committed tasks are done before anything runs. Tasks are in
 	 * dependency order, so one pass settles everything. */
 	for (guint t = 0; t < n; t++) {

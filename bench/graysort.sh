@@ -16,12 +16,19 @@
 #   --size SIZE    bytes of records, with an optional K, M or G (binary)
 #                  suffix; default 2G
 #   --workers N    workers for tarn, threads for sort and DuckDB (default 2)
+#   --runs N       run the three N times, interleaved, and report each
+#                  one's median (default 1; use 3 on a shared machine)
 #   --tarn-cmd CMD tarn's graysort, as a command line with placeholders:
 #                  {in} the folder of input files (part-NNNNN.dat), {out} an
-#                  empty folder for the sorted files (read back in name
-#                  order, dot files ignored), {tmp} an empty scratch folder
-#                  (a job folder or data root), {workers}. Default:
-#                  $TARN_GRAYSORT_CMD. Unset: tarn is skipped, the peers run.
+#                  empty folder for the sorted files (read back in path
+#                  order, sub-folders included, dot files ignored), {tmp} an
+#                  empty scratch folder (a data root), {workers}, {build}.
+#                  Default: $TARN_GRAYSORT_CMD, else examples/graysort
+#                  (--no-generate, 4 files, 8 range partitions). The same
+#                  plan as a YAML file for `tarn run`:
+#                  --tarn-cmd 'env GRAYSORT_INPUT={in} {build}/tools/tarn/tarn
+#                  run bench/graysort-plan.yaml --data_root {tmp}
+#                  --output_path {out} --num_executors {workers}'
 #   --build DIR    the build directory (default: $TARN_BUILD_DIR or build)
 #   --no-build     do not run scripts/build.sh first
 #   --keep         keep the input and outputs (in $TARN_BENCH_OUT/graysort)
@@ -36,6 +43,7 @@ cd "$(dirname "$0")/.."
 
 size=2G
 workers=2
+runs=1
 tarn_cmd=${TARN_GRAYSORT_CMD:-}
 build=${TARN_BUILD_DIR:-build}
 do_build=1
@@ -43,11 +51,12 @@ keep=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) size=64M ;;
-	--size | --workers | --tarn-cmd | --build)
+	--size | --workers | --runs | --tarn-cmd | --build)
 		[ $# -ge 2 ] || { echo "graysort.sh: $1 needs a value" >&2; exit 2; }
 		case $1 in
 		--size) size=$2 ;;
 		--workers) workers=$2 ;;
+		--runs) runs=$2 ;;
 		--tarn-cmd) tarn_cmd=$2 ;;
 		--build) build=$2 ;;
 		esac
@@ -83,12 +92,14 @@ case $size in
 *[gG]) bytes=$((${size%?} * 1024 * 1024 * 1024)) ;;
 *) bytes=$size ;;
 esac
-case $workers in
-'' | *[!0-9]* | 0)
-	echo "graysort.sh: --workers $workers: not a positive integer" >&2
-	exit 2
-	;;
-esac
+for n in "--workers $workers" "--runs $runs"; do
+	case ${n#* } in
+	'' | *[!0-9]* | 0)
+		echo "graysort.sh: $n: not a positive integer" >&2
+		exit 2
+		;;
+	esac
+done
 records=$((bytes / 100))
 [ "$records" -gt 0 ] || { echo "graysort.sh: --size $size: less than one 100-byte record" >&2; exit 2; }
 
@@ -106,8 +117,10 @@ tool=$build/bench/graysort-records
 [ -x "$tool" ] || { echo "graysort.sh: $tool is not built" >&2; exit 1; }
 
 out=${TARN_BENCH_OUT:-$build/bench-results}
-work=$out/graysort
 mkdir -p "$out"
+# Absolute: a plan resolves relative paths against its own folder.
+out=$(cd "$out" && pwd)
+work=$out/graysort
 rm -rf "$work"
 mkdir -p "$work/in"
 cleanup() {
@@ -156,7 +169,9 @@ run() {
 		return 0
 	fi
 	t1=$(date +%s.%N)
-	files=$(find "$dir" -maxdepth 1 -type f ! -name '.*' | LC_ALL=C sort)
+	# Sub-folders too (tarn's sink writes {out}/graysort/), dot files not
+	# (a sink's commit marker).
+	files=$(find "$dir" -type f ! -name '.*' | LC_ALL=C sort)
 	if [ -z "$files" ]; then
 		echo "FAILED: no output files in $dir"
 		status=1
@@ -177,46 +192,80 @@ run() {
 	[ "$keep" = 1 ] || rm -rf "$dir" "$work/tmp"
 }
 
+if [ -z "$tarn_cmd" ] && [ -x "$build/examples/graysort/graysort" ]; then
+	# examples/graysort: the plan built with the C API, on the files
+	# already in {in}; it leaves validating to us (--no-generate).
+	tarn_cmd="{build}/examples/graysort/graysort --no-generate --input={in} \
+--output={out} --files=4 --partitions=8 --data_root={tmp} \
+--num_executors={workers} --console_log_level=warning"
+fi
 if [ -n "$tarn_cmd" ]; then
 	cmd=$(printf '%s' "$tarn_cmd" | sed -e "s|{in}|$work/in|g" \
 		-e "s|{out}|$work/out-tarn|g" -e "s|{tmp}|$work/tmp|g" \
-		-e "s|{workers}|$workers|g")
+		-e "s|{workers}|$workers|g" -e "s|{build}|$build|g")
 	echo "tarn command: $cmd"
-	run tarn "$work/out-tarn" sh -c "$cmd"
-else
-	echo "tarn     skipped: no command (--tarn-cmd or TARN_GRAYSORT_CMD, see --help)"
-	results="$results tarn:skipped"
 fi
-
-run sort "$work/out-sort" env LC_ALL=C sort --parallel="$workers" \
-	-T "$work/tmp" -o "$work/out-sort/sorted.dat" \
-	"$work/in/part-00000.dat" "$work/in/part-00001.dat" \
-	"$work/in/part-00002.dat" "$work/in/part-00003.dat"
-
 peers=${TARN_BENCH_PEERS:-bench/.peers}
+have_duckdb=0
 if command -v node >/dev/null 2>&1 &&
 	[ -d "$peers/duckdb/node_modules/@duckdb/node-api" ]; then
-	run duckdb "$work/out-duckdb" env TARN_BENCH_PEERS="$(cd "$peers" && pwd)" \
-		node bench/peers/duckdb_graysort.mjs "$work/in/part-*.dat" \
-		"$work/out-duckdb/sorted.dat" "$workers" "$work/tmp"
-else
-	echo "duckdb   not installed (bench/run.sh --install-peers installs @duckdb/node-api)"
-	results="$results duckdb:not-installed"
+	have_duckdb=1
 fi
+
+# Interleaved, so that a burst of load elsewhere hits every system.
+i=1
+while [ "$i" -le "$runs" ]; do
+	[ "$runs" = 1 ] || echo "-- run $i of $runs"
+	if [ -n "$tarn_cmd" ]; then
+		run tarn "$work/out-tarn" sh -c "$cmd"
+	else
+		echo "tarn     skipped: $build/examples/graysort/graysort is not built and no --tarn-cmd"
+		results="$results tarn:skipped"
+	fi
+
+	run sort "$work/out-sort" env LC_ALL=C sort --parallel="$workers" \
+		-T "$work/tmp" -o "$work/out-sort/sorted.dat" \
+		"$work/in/part-00000.dat" "$work/in/part-00001.dat" \
+		"$work/in/part-00002.dat" "$work/in/part-00003.dat"
+
+	if [ "$have_duckdb" = 1 ]; then
+		run duckdb "$work/out-duckdb" \
+			env TARN_BENCH_PEERS="$(cd "$peers" && pwd)" \
+			node bench/peers/duckdb_graysort.mjs "$work/in/part-*.dat" \
+			"$work/out-duckdb/sorted.dat" "$workers" "$work/tmp"
+	else
+		echo "duckdb   not installed (bench/run.sh --install-peers installs @duckdb/node-api)"
+		results="$results duckdb:not-installed"
+	fi
+	i=$((i + 1))
+done
 
 # The table of ratios, and the JSON for whoever wants the figures.
 /usr/bin/python3 - "$out/graysort.json" "$bytes" "$workers" "$load" $results <<'EOF'
 import json, sys
 path, nbytes, workers, load = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-res = {}
+runs = {}
 for item in sys.argv[5:]:
     name, _, rest = item.partition(":")
-    parts = rest.split(":")
-    if len(parts) == 2:
-        res[name] = {"mb_per_s": float(parts[0]), "seconds": float(parts[1])}
-    else:
-        res[name] = {"error": parts[0]}
+    runs.setdefault(name, []).append(rest.split(":"))
+res = {}
+for name, rs in runs.items():
+    errors = [r[0] for r in rs if len(r) != 2]
+    if errors:
+        # One failed or invalid run spoils the system's figure.
+        res[name] = {"error": errors[0]}
+        continue
+    mbs = sorted(float(r[0]) for r in rs)
+    secs = sorted(float(r[1]) for r in rs)
+    res[name] = {"mb_per_s": mbs[len(mbs) // 2],
+                 "seconds": secs[len(secs) // 2], "runs": len(rs),
+                 "all_mb_per_s": [float(r[0]) for r in rs]}
 print()
+for name, r in res.items():
+    if "mb_per_s" in r and r["runs"] > 1:
+        print("%-8s median of %d: %.1f MB/s (%s)" % (
+            name, r["runs"], r["mb_per_s"],
+            ", ".join("%.1f" % v for v in r["all_mb_per_s"])))
 tarn = res.get("tarn", {}).get("mb_per_s")
 for peer in ("sort", "duckdb"):
     p = res.get(peer, {}).get("mb_per_s")

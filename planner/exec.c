@@ -985,6 +985,23 @@ static int run_role(tarn_compute_ctx_t *ctx, uint64_t *in, uint64_t *out,
 	}
 }
 
+/* Whether @dir holds a commit mark of job @job_id. */
+static bool committed_by(const char *dir, const char *job_id)
+{
+	char *m = g_build_filename(dir, COMMIT_MARK, NULL);
+	char *text = NULL;
+	bool ok = false;
+
+	if (g_file_get_contents(m, &text, NULL, NULL)) {
+		size_t n = strlen(job_id);
+
+		ok = !strncmp(text, job_id, n) && text[n] == ' ';
+	}
+	g_free(text);
+	g_free(m);
+	return ok;
+}
+
 static int finish_fail(tarn_task_ctx_t *tctx, struct tdesc *d, char *err)
 {
 	int rc;
@@ -1060,7 +1077,14 @@ TARN_TASK(tarn_planner_attempt)
 					      strerror(errno));
 			goto fail;
 		}
-		/* another attempt committed first: ours is a duplicate */
+		/* another attempt committed first: ours is a duplicate, if
+		 * the folder there is this job's (a sink's path may hold
+		 * another job's output, which must not pass for ours) */
+		if (!committed_by(d.final, d.job_id)) {
+			err = g_strdup_printf("output folder %s exists and was not written by job %s; remove it or choose another path",
+					      d.final, d.job_id);
+			goto fail;
+		}
 		rm_rf(d.staging);
 		r.outcome = RESULT_DUPLICATE;
 	}

@@ -207,6 +207,15 @@ def case_options(tmp):
           "output_path not used")
     check(not os.path.exists(os.path.join(tmp, "envjob", "tasks")),
           "remove_output_root did not remove tasks/")
+    # a sink path holding another job's output is refused, not taken
+    rc, out = run([TARN, "run", plan, "--max_fail_count=1"], env={
+        "UNIDIST_BACKEND": "seq", "SP_DATA_ROOT": tmp, "SP_JOBID": "envjob2",
+        "SP_OUTPUT_PATH": os.path.join(tmp, "elsewhere")})
+    check(rc == 1 and "was not written by job envjob2" in out, out)
+    # the same job id with another plan: refused, naming the journal
+    other = big_plan(os.path.join(tmp, "o2"), 4)
+    rc, out = tarn_run(other, tmp, "envjob", "seq")
+    check(rc == 1 and "was written for another plan" in out, out)
     rc, out = run([TARN, "plan", plan])
     check(rc == 0 and "plan reliability: 8 nodes" in out, out)
     rc, out = run([TARN, "plan", "--dot", plan])

@@ -517,7 +517,6 @@ static void handle(struct job *j, guint i)
 		char *why = g_strdup(rc == 0 ? "malformed result" : tarn_last_error());
 		bool injected = strstr(why, INJECTED_PREFIX) != NULL;
 		char *part = pplan_partition_name(pt);
-
 		const char *pid = strstr(why, "(pid ");
 		char worker[96] = "?", host[64];
 		int wpid;

@@ -57,7 +57,7 @@ static const struct dopt dopts[] = {
 	{"console_log_level", "SP_CONSOLE_LOG_LEVEL", false, "LEVEL",
 	 "Least severe message on the console: error, warning, info, debug (default info)"},
 	{"file_log_level", "SP_FILE_LOG_LEVEL", false, "LEVEL",
-	 "Least severe message in job.log: error, warning, info, debug (default debug)"},
+	 "Least severe message in job.log: error, warning, info (default), debug"},
 	{"remove_output_root", "SP_REMOVE_OUTPUT_ROOT", true, "BOOL",
 	 "Remove intermediate task outputs after success (sinks stay)"},
 	{"skip_task_with_empty_input", "SP_SKIP_TASK_WITH_EMPTY_INPUT", true, "BOOL",

@@ -626,6 +626,51 @@ static int write_keys(const char *path, GPtrArray *keys, uint64_t *out,
 	return rc;
 }
 
+/* Fixed-size records: SAMPLE_KEYS evenly spaced records, read in place. */
+static int sample_records(const struct tdesc *d, GPtrArray *keys,
+			  uint64_t *in, char **err)
+{
+	uint64_t total = 0, *nrec = g_new0(uint64_t, d->inputs->len + 1);
+	int rc = 0;
+
+	for (guint i = 0; i < d->inputs->len; i++) {
+		struct stat st;
+
+		if (stat(d->inputs->pdata[i], &st) != 0) {
+			*err = g_strdup_printf("cannot read %s: %s",
+					       (char *)d->inputs->pdata[i],
+					       strerror(errno));
+			g_free(nrec);
+			return -1;
+		}
+		nrec[i] = (uint64_t)st.st_size / d->record_size;
+		total += nrec[i];
+	}
+	for (guint i = 0, base = 0; i < d->inputs->len && !rc; i++) {
+		struct mapped m;
+		uint64_t want = total ? (nrec[i] * SAMPLE_KEYS + total - 1) / total : 0;
+
+		(void)base;
+		if (!nrec[i])
+			continue;
+		rc = map_file(d->inputs->pdata[i], &m, err);
+		if (rc)
+			break;
+		for (uint64_t k = 0; k < want; k++) {
+			uint64_t r = k * nrec[i] / want;
+			size_t kl;
+			const unsigned char *key = row_key(m.p + r * d->record_size,
+							   d->record_size, &d->key, &kl);
+
+			g_ptr_array_add(keys, g_bytes_new(key, kl));
+		}
+		*in += want * d->record_size;
+		unmap_file(&m);
+	}
+	g_free(nrec);
+	return rc;
+}
+
 static int run_sample(struct tdesc *d, uint64_t *in, uint64_t *out,
 		      char **err)
 {
@@ -634,7 +679,10 @@ static int run_sample(struct tdesc *d, uint64_t *in, uint64_t *out,
 	int rc;
 
 	s.keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-	rc = for_rows(d, sample_row, &s, in, err);
+	if (d->format == TARN_FORMAT_RECORDS)
+		rc = sample_records(d, s.keys, in, err);
+	else
+		rc = for_rows(d, sample_row, &s, in, err);
 	p = g_build_filename(d->staging, "sample.keys", NULL);
 	if (!rc)
 		rc = write_keys(p, s.keys, out, err);
@@ -715,6 +763,48 @@ static int cmp_rows(const void *a, const void *b)
 	return c;
 }
 
+/*
+ * LSD radix sort on the 8-byte key prefix (8 passes of a byte, skipping
+ * passes where every row has the same byte), then rows with equal
+ * prefixes sorted with the full comparison. For random keys (graysort)
+ * the second step finds nothing to do; for text keys it sorts short runs.
+ */
+static void sort_rows(struct rowref *rows, size_t n, const tarn_key_t *key)
+{
+	struct rowref *tmp;
+
+	sort_key = key;
+	if (n < 256) {
+		qsort(rows, n, sizeof(*rows), cmp_rows);
+		return;
+	}
+	tmp = g_new(struct rowref, n);
+	for (int pass = 0; pass < 8; pass++) {
+		size_t count[256] = {0}, pos[256];
+		int shift = pass * 8;
+		struct rowref *t;
+
+		for (size_t i = 0; i < n; i++)
+			count[(rows[i].prefix >> shift) & 0xff]++;
+		if (count[(rows[0].prefix >> shift) & 0xff] == n)
+			continue; /* every row has this byte: nothing to move */
+		pos[0] = 0;
+		for (int b = 1; b < 256; b++)
+			pos[b] = pos[b - 1] + count[b - 1];
+		for (size_t i = 0; i < n; i++)
+			tmp[pos[(rows[i].prefix >> shift) & 0xff]++] = rows[i];
+		t = rows;
+		memcpy(t, tmp, n * sizeof(*rows));
+	}
+	g_free(tmp);
+	for (size_t i = 0, k; i < n; i = k) {
+		for (k = i + 1; k < n && rows[k].prefix == rows[i].prefix; k++)
+			;
+		if (k - i > 1)
+			qsort(rows + i, k - i, sizeof(*rows), cmp_rows);
+	}
+}
+
 /* Rows must stay mapped while sorted: map every input first. */
 static int run_sort_or_limit(struct tdesc *d, uint64_t *in, uint64_t *out,
 			     char **err)
@@ -760,10 +850,9 @@ static int run_sort_or_limit(struct tdesc *d, uint64_t *in, uint64_t *out,
 			}
 		}
 	}
-	if (!rc && d->role == ROLE_SORT) {
-		sort_key = &d->key;
-		qsort(c.rows->data, c.rows->len, sizeof(struct rowref), cmp_rows);
-	}
+	if (!rc && d->role == ROLE_SORT)
+		sort_rows((struct rowref *)(void *)c.rows->data, c.rows->len,
+			  &d->key);
 	for (guint i = 0; !rc && i < c.rows->len; i++) {
 		const struct rowref *r = &g_array_index(c.rows, struct rowref, i);
 
@@ -896,6 +985,23 @@ static int run_role(tarn_compute_ctx_t *ctx, uint64_t *in, uint64_t *out,
 	}
 }
 
+/* Whether @dir holds a commit mark of job @job_id. */
+static bool committed_by(const char *dir, const char *job_id)
+{
+	char *m = g_build_filename(dir, COMMIT_MARK, NULL);
+	char *text = NULL;
+	bool ok = false;
+
+	if (g_file_get_contents(m, &text, NULL, NULL)) {
+		size_t n = strlen(job_id);
+
+		ok = !strncmp(text, job_id, n) && text[n] == ' ';
+	}
+	g_free(text);
+	g_free(m);
+	return ok;
+}
+
 static int finish_fail(tarn_task_ctx_t *tctx, struct tdesc *d, char *err)
 {
 	int rc;
@@ -971,7 +1077,14 @@ TARN_TASK(tarn_planner_attempt)
 					      strerror(errno));
 			goto fail;
 		}
-		/* another attempt committed first: ours is a duplicate */
+		/* another attempt committed first: ours is a duplicate, if
+		 * the folder there is this job's (a sink's path may hold
+		 * another job's output, which must not pass for ours) */
+		if (!committed_by(d.final, d.job_id)) {
+			err = g_strdup_printf("output folder %s exists and was not written by job %s; remove it or choose another path",
+					      d.final, d.job_id);
+			goto fail;
+		}
 		rm_rf(d.staging);
 		r.outcome = RESULT_DUPLICATE;
 	}

@@ -485,9 +485,9 @@ static void describe_summary(const struct pplan *pp, const char *job_dir,
 			ROLE_VIRTUAL;
 	g_string_append_printf(s,
 			       "plan %s: %u nodes, %u tasks (%u to run, %u virtual)\n"
-			       "task outputs under %s/tasks/\n\n",
+			       "task outputs under %s/tasks/ ({output_path} is %s/output unless set)\n\n",
 			       plan->name, plan->nodes->len, pp->tasks->len,
-			       pp->tasks->len - virt, virt, job_dir);
+			       pp->tasks->len - virt, virt, job_dir, job_dir);
 	g_string_append_printf(s, "%-20s %-11s %7s %10s  %-24s %s\n", "NODE",
 			       "KIND", "TASKS", "PARTITIONS", "DIMENSIONS",
 			       "LIMITS");
@@ -522,12 +522,17 @@ static void describe_summary(const struct pplan *pp, const char *job_dir,
 			char *part = pplan_partition_name(t);
 			const struct pnode *n = plan->nodes->pdata[t->node];
 
+			char *where = t->role == ROLE_VIRTUAL ? g_strdup("-") :
+				      t->role == ROLE_SINK ?
+				      (g_path_is_absolute(n->path) ?
+					       g_strdup(n->path) :
+					       g_strdup_printf("{output_path}/%s", n->path)) :
+				      g_strdup_printf("%s/tasks/%s/", job_dir, t->key);
+
 			g_string_append_printf(s, "%-42s %-8s %-25s %6u %4u %s\n",
 					       t->key, role_names[t->role], part,
-					       t->nin, t->ndeps,
-					       t->role == ROLE_VIRTUAL ? "-" :
-					       t->role == ROLE_SINK ? n->path :
-							"tasks/{key}/");
+					       t->nin, t->ndeps, where);
+			g_free(where);
 			g_free(part);
 		}
 	}

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "planner.h"
@@ -58,11 +59,24 @@ struct job {
 	size_t total, done, skipped, retried, failed;
 	size_t spec_running;
 	GArray **durations; /* per node: double seconds of committed attempts */
+	double *median;     /* per node, of durations[] when it had median_n */
+	char **pname;       /* per task: partition name while it is running */
+	guint *median_n;
 	char *error;
 	GHashTable *journaled;
 	bool resumed; /* the journal existed: look for committed tasks */
 	int64_t journal_flushed;
 };
+
+/* CPU time of the calling thread: the scheduler's own cost, without the
+ * time the OS gave the workers on a busy machine. */
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static const struct pnode *node_of(const struct job *j, int t)
 {
@@ -111,8 +125,13 @@ static void report_attempt(struct job *j, int t, uint32_t attempt, bool spec,
 			   const char *error, bool is_start)
 {
 	const struct ptask *pt = task(j, t);
-	char *part = pplan_partition_name(pt);
-	struct tarn_report_attempt a = {
+	const char *part;
+	struct tarn_report_attempt a;
+
+	if (!j->pname[t])
+		j->pname[t] = pplan_partition_name(pt);
+	part = j->pname[t];
+	a = (struct tarn_report_attempt){
 		.task = pt->key,
 		.node = node_of(j, t)->name,
 		.node_id = pt->node,
@@ -132,7 +151,12 @@ static void report_attempt(struct job *j, int t, uint32_t attempt, bool spec,
 		tarn_report_attempt_start(j->rep, &a);
 	else
 		tarn_report_attempt_end(j->rep, &a);
-	g_free(part);
+	/* a task ends once: its name is not needed again (kept for retries
+	 * only while the task is not done) */
+	if (!is_start && j->st[t].state == T_DONE) {
+		g_free(j->pname[t]);
+		j->pname[t] = NULL;
+	}
 }
 
 static void progress(struct job *j)
@@ -154,6 +178,8 @@ static void mark_done(struct job *j, int t, bool journal)
 	const struct ptask *pt = task(j, t);
 
 	j->st[t].state = T_DONE;
+	g_free(j->pname[t]);
+	j->pname[t] = NULL;
 	if (pt->role != ROLE_VIRTUAL)
 		j->done++;
 	if (journal && j->journal) {
@@ -242,7 +268,7 @@ static int launch(struct job *j, int t, bool spec)
 	const struct ptask *pt = task(j, t);
 	const struct pnode *n = node_of(j, t);
 	struct tdesc d;
-	GByteArray *buf = g_byte_array_new();
+	GByteArray *buf = g_byte_array_sized_new(1024);
 	tarn_task_opts_t opts = TARN_TASK_OPTS_INIT;
 	tarn_arg_t arg;
 	struct flight f = {.task = t, .spec = spec};
@@ -412,12 +438,19 @@ static int speculate(struct job *j)
 			factor = 3;
 			floor_s = 2;
 		}
-		if (dur->len < need)
-			continue;
-		qsort(dur->data, dur->len, sizeof(double), cmp_double);
-		med = g_array_index(dur, double, dur->len / 2);
 		el = (double)(now - f->start) / 1e9;
-		if (el < floor_s || el < factor * med)
+		if (dur->len < need || el < floor_s)
+			continue;
+		/* the median is sorted again only when the samples grew by a
+		 * tenth: a plan of many short tasks must not sort per check */
+		if (dur->len > j->median_n[pt->node] * 11 / 10 ||
+		    dur->len < 64) {
+			qsort(dur->data, dur->len, sizeof(double), cmp_double);
+			j->median[pt->node] = g_array_index(dur, double, dur->len / 2);
+			j->median_n[pt->node] = dur->len;
+		}
+		med = j->median[pt->node];
+		if (el < factor * med)
 			continue;
 		/* Speculative copies may go beyond the CPU count: the backend
 		 * may have queued tasks behind the straggler, so its slots are
@@ -484,7 +517,6 @@ static void handle(struct job *j, guint i)
 		char *why = g_strdup(rc == 0 ? "malformed result" : tarn_last_error());
 		bool injected = strstr(why, INJECTED_PREFIX) != NULL;
 		char *part = pplan_partition_name(pt);
-
 		const char *pid = strstr(why, "(pid ");
 		char worker[96] = "?", host[64];
 		int wpid;
@@ -680,16 +712,20 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 	bool *ready = NULL;
 	GArray *refs = g_array_new(FALSE, FALSE, sizeof(tarn_ref_t));
 	int64_t last_spec = 0, loop_start, waited = 0;
+	int64_t cpu_start, cpu_waited = 0;
 
 	memset(&j, 0, sizeof(j));
 	j.pp = pp;
 	j.o = o;
 	j.st = g_new0(struct tstate, n);
+	j.pname = g_new0(char *, n);
 	j.fl = g_array_new(FALSE, FALSE, sizeof(struct flight));
 	j.tasks_dir = g_build_filename(o->job_dir, "tasks", NULL);
 	j.staging_dir = g_build_filename(o->job_dir, "staging", NULL);
 	j.output_root = g_strdup(o->output_path);
 	j.durations = g_new0(GArray *, pp->plan->nodes->len);
+	j.median = g_new0(double, pp->plan->nodes->len);
+	j.median_n = g_new0(guint, pp->plan->nodes->len);
 	for (guint i = 0; i < pp->plan->nodes->len; i++)
 		j.durations[i] = g_array_new(FALSE, FALSE, sizeof(double));
 	g_queue_init(&j.ready);
@@ -728,9 +764,10 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 			j.total++;
 	}
 	tarn_report_log(j.rep, TARN_REPORT_INFO,
-			"job %s (%s): %zu tasks on %s, %g CPUs, job folder %s",
-			o->job_id, o->job_name, j.total, tarn_backend_name(),
-			j.cpus_total, o->job_dir);
+			"job %s (%s%s%s): %zu tasks on %s, %g CPUs, job folder %s",
+			o->job_id, o->job_name, *o->job_time ? ", created " : "",
+			o->job_time, j.total, tarn_backend_name(), j.cpus_total,
+			o->job_dir);
 	/* Resume: committed tasks are done before anything runs. Tasks are in
 	 * dependency order, so one pass settles everything. */
 	for (guint t = 0; t < n; t++) {
@@ -767,9 +804,10 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 				"resuming job %s: %zu of %zu tasks already committed",
 				o->job_id, j.skipped, j.total);
 	loop_start = now_ns();
+	cpu_start = thread_cpu_ns();
 	while (j.done < j.total && !j.error) {
 		int got;
-		int64_t w0;
+		int64_t w0, c0;
 
 		rc = dispatch(&j);
 		if (rc || j.error)
@@ -785,9 +823,11 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 		ready = g_renew(bool, ready, j.fl->len);
 		memset(ready, 0, j.fl->len * sizeof(bool));
 		w0 = now_ns();
+		c0 = thread_cpu_ns();
 		got = tarn_wait((tarn_ref_t *)(void *)refs->data, refs->len, 1,
 				0.05, ready);
 		waited += now_ns() - w0;
+		cpu_waited += thread_cpu_ns() - c0;
 		if (got < 0) {
 			j.error = g_strdup_printf("waiting for tasks: %s",
 						  tarn_last_error());
@@ -818,7 +858,8 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 			       pt->ndeps * sizeof(int) * 2 + sizeof(struct tstate);
 		}
 		tarn_report_log(j.rep, TARN_REPORT_INFO,
-				"scheduler: %.1f us per task outside waits for results (%zu tasks run), planner memory %zu bytes per task",
+				"scheduler: %.1f us CPU per task outside waits for results (%.1f us wall), %zu tasks run; planner memory %zu bytes per task",
+				(double)(thread_cpu_ns() - cpu_start - cpu_waited) / 1e3 / (double)ran,
 				(double)(now_ns() - loop_start - waited) / 1e3 / (double)ran,
 				ran, mem / MAX(n, 1));
 	}
@@ -850,9 +891,14 @@ out_free:
 	for (guint i = 0; i < pp->plan->nodes->len; i++)
 		g_array_free(j.durations[i], TRUE);
 	g_free(j.durations);
+	g_free(j.median);
+	g_free(j.median_n);
 	g_queue_clear(&j.ready);
 	if (j.journaled)
 		g_hash_table_destroy(j.journaled);
+	for (guint t = 0; t < n; t++)
+		g_free(j.pname[t]);
+	g_free(j.pname);
 	g_free(j.st);
 	g_free(j.rdep_off);
 	g_free(j.rdep);

@@ -3,7 +3,7 @@
  * GraySort with tarn's planner, the plan built with the C API:
  *
  *   source (100-byte records) -> one partition per file -> range partition on the 10-byte key
- *   (sampled boundaries) -> sort each partition -> sink (copy)
+ *   (sampled boundaries) -> sort each partition -> sink (hard links)
  *
  * then the built-in validator checks that the output, file after file, is
  * in key order and holds exactly the generated records (count and an
@@ -97,7 +97,7 @@ static int build_plan(const char *input, const char *output, uint32_t nfiles,
 	sink.inputs = &o;
 	sink.num_inputs = 1;
 	sink.path = output ? output : "graysort";
-	sink.mode = TARN_SINK_COPY;
+	sink.mode = TARN_SINK_LINK; /* hard links: no second copy */
 	if (!rc)
 		rc = tarn_plan_add(plan, &sink, NULL);
 	g_free(glob);

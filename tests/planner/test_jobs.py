@@ -207,6 +207,15 @@ def case_options(tmp):
           "output_path not used")
     check(not os.path.exists(os.path.join(tmp, "envjob", "tasks")),
           "remove_output_root did not remove tasks/")
+    # a sink path holding another job's output is refused, not taken
+    rc, out = run([TARN, "run", plan, "--max_fail_count=1"], env={
+        "UNIDIST_BACKEND": "seq", "SP_DATA_ROOT": tmp, "SP_JOBID": "envjob2",
+        "SP_OUTPUT_PATH": os.path.join(tmp, "elsewhere")})
+    check(rc == 1 and "was not written by job envjob2" in out, out)
+    # the same job id with another plan: refused, naming the journal
+    other = big_plan(os.path.join(tmp, "o2"), 4)
+    rc, out = tarn_run(other, tmp, "envjob", "seq")
+    check(rc == 1 and "was written for another plan" in out, out)
     rc, out = run([TARN, "plan", plan])
     check(rc == 0 and "plan reliability: 8 nodes" in out, out)
     rc, out = run([TARN, "plan", "--dot", plan])
@@ -271,6 +280,15 @@ def case_faults(tmp):
     faulty = tree(os.path.join(tmp, "faulty", "output"))
     check(len(clean) == 8, "clean output: %s" % sorted(clean))
     check(clean == faulty, "outputs differ")
+    # the built-in sort, checked another way: by key, ties by the whole row
+    res = os.path.join(tmp, "clean", "output", "result")
+    nrows = 0
+    for f in sorted(f for f in os.listdir(res) if not f.startswith(".")):
+        rows = open(os.path.join(res, f)).read().splitlines()
+        nrows += len(rows)
+        check(rows == sorted(rows, key=lambda r: (r.split(",")[0], r)),
+              "%s is not sorted by its first field" % f)
+    check(nrows == 250 * 20, "%d rows in the output, expected 5000" % nrows)
     # every task folder holds the same files (no duplicates, no orphans),
     # commit marks aside (they name the job and attempt)
     ct = tree(os.path.join(tmp, "clean", "tasks"))
@@ -359,6 +377,71 @@ nodes:
     check(len(files) == 8, "sink files: %s" % files)
     check(staging_empty(os.path.join(tmp, "s")), "staging not empty")
     print("speculative: job took %.1f s (straggler sleeps 4 s)" % (time.time() - t0))
+
+
+def case_kinds(tmp):
+    """Every node kind and partition method on seq, outputs checked."""
+    make_lines(os.path.join(tmp, "in"), 6, 30)   # 180 rows "kNNN,i,j"
+    plan = os.path.join(tmp, "kinds.yaml")
+    with open(plan, "w") as f:
+        f.write("""name: kinds
+libraries: [%s]
+nodes:
+  - {name: src, kind: source, glob: "%s/in/*.txt"}
+  - {name: rows, kind: partition, input: src, by: rows, npartitions: 4}
+  - {name: fn, kind: partition, input: rows, by: function, function: t_split_mod,
+     npartitions: 3, nested: true}
+  - {name: byfn, kind: consolidate, input: fn, dimensions: [fn]}
+  - {name: lim, kind: limit, input: byfn, rows: 7}
+  - {name: hashed, kind: partition, input: src, by: hash, npartitions: 3,
+     key: {field: 1, delimiter: ","}}
+  - {name: both, kind: union, inputs: [lim, hashed]}
+  - {name: desc, kind: compute, inputs: [lim, hashed], function: t_describe, args: "hello"}
+  - {name: all, kind: consolidate, input: both, dimensions: []}
+  - {name: sorted, kind: sort, input: all, key: {bytes: [0, 4]}}
+  - {name: linked, kind: sink, input: sorted, mode: link, path: linked}
+  - {name: listed, kind: sink, input: desc, mode: manifest, path: listed}
+""" % (TESTFNS, tmp))
+    rc, out = tarn_run(plan, tmp, "k", "seq")
+    check(rc == 0, out)
+    src_rows = []
+    for f in sorted(os.listdir(os.path.join(tmp, "in"))):
+        src_rows += open(os.path.join(tmp, "in", f)).read().splitlines()
+    tasks = os.path.join(tmp, "k", "tasks")
+    # by rows: 4 contiguous, even runs of the 180 rows, in order
+    runs = [open(os.path.join(tasks, "rows", "00000", "%05d" % j, "data.txt"))
+            .read().splitlines() for j in range(4)]
+    check([len(r) for r in runs] == [45] * 4, [len(r) for r in runs])
+    check(sum(runs, []) == src_rows, "rows partition lost or moved rows")
+    # the partition function, nested: fn partition (rows=1, fn=2) holds
+    # rows 2, 5, 8, ... of rows bucket 1
+    fn = open(os.path.join(tasks, "fn", "00001", "00002", "rows.txt")).read().splitlines()
+    check(fn == runs[1][2::3], "function partition")
+    # limit: 7 rows of each consolidated fn partition
+    for j in range(3):
+        lim = open(os.path.join(tasks, "lim", "%05d" % j, "limit.txt")).read().splitlines()
+        check(len(lim) == 7, "limit %d: %d rows" % (j, len(lim)))
+    # hash: every key in exactly one partition
+    seen = {}
+    for j in range(3):
+        for r in open(os.path.join(tasks, "hashed", "00000", "%05d" % j, "data.txt")):
+            k = r.split(",")[0]
+            check(seen.setdefault(k, j) == j, "key %s in two partitions" % k)
+    # union -> consolidate -> sort -> link sink: the 21 limited rows and
+    # all 180 hashed rows, sorted on the first 4 bytes
+    out_dir = os.path.join(tmp, "k", "output", "linked")
+    files = sorted(f for f in os.listdir(out_dir) if not f.startswith("."))
+    check(len(files) == 1, files)
+    got = open(os.path.join(out_dir, files[0])).read().splitlines()
+    check(len(got) == 21 + 180, "%d rows after union" % len(got))
+    check(got == sorted(got, key=lambda r: (r[:4], r)), "not sorted")
+    check(os.stat(os.path.join(out_dir, files[0])).st_nlink == 2, "not a hard link")
+    # compute with two inputs zipped: partition infos and input groups
+    man = open(os.path.join(tmp, "k", "output", "listed", "manifest.txt")).read().split()
+    check(len(man) == 3, man)
+    ctx = open(man[1]).read()
+    check("dim fn 1 3" in ctx and "input 0 limit.txt" in ctx
+          and "input 1 data.txt" in ctx and "args hello" in ctx, ctx)
 
 
 def main():

@@ -30,6 +30,7 @@ struct command {
 
 static const struct command *find_command(const char *name);
 static void print_usage(FILE *out);
+static int cmd_run(int argc, char **argv);
 
 /* Options --------------------------------------------------------------------- */
 
@@ -422,6 +423,12 @@ static int cmd_help(int argc, char **argv)
 	if (strcmp(cmd->name, "help") == 0) {
 		print_usage(stdout);
 		return 0;
+	}
+	if (strcmp(cmd->name, "run") == 0) {
+		/* the driver's options live in libtarn-planner */
+		char *args[] = { (char *)"run", (char *)"--help", NULL };
+
+		return cmd_run(2, args);
 	}
 	prgname = g_strdup_printf("tarn %s", cmd->name);
 	g_set_prgname(prgname);

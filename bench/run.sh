@@ -11,9 +11,10 @@
 # machine. The JSON of every program and the table are kept in
 # $TARN_BENCH_OUT (default: <build dir>/bench-results).
 #
-#   --install-peers  install the peers' Debian packages first
-#                    (python3-distributed, python3-mpi4py; multiprocessing
-#                    is in the stdlib)
+#   --install-peers  install the peers first: Debian's python3-distributed
+#                    and python3-mpi4py (multiprocessing is in the stdlib)
+#                    and, for bench/graysort.sh, DuckDB's npm package into
+#                    bench/.peers/duckdb
 #   --quick          smoke-test sizes: everything runs, in well under a minute
 #   --backends LIST  tarn backends to run (default: every available one)
 #
@@ -47,6 +48,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+# The DuckDB release the graysort figures in docs/performance.md used.
+duckdb_version=1.5.6-r.1
 build=${TARN_BUILD_DIR:-build}
 out=${TARN_BENCH_OUT:-$build/bench-results}
 # The peers need Debian's interpreter: a pyenv python3 first in PATH does
@@ -65,6 +68,19 @@ if [ "$install_peers" = 1 ]; then
 		# shellcheck disable=SC2086
 		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y \
 			--no-install-recommends $want
+	fi
+	# DuckDB, the graysort benchmark's peer (bench/graysort.sh): the npm
+	# package, into a folder of the bench (never global), pinned so that
+	# figures compare across runs.
+	peers=${TARN_BENCH_PEERS:-bench/.peers}
+	if [ ! -d "$peers/duckdb/node_modules/@duckdb/node-api" ]; then
+		if ! command -v npm >/dev/null 2>&1; then
+			DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y \
+				--no-install-recommends nodejs npm
+		fi
+		mkdir -p "$peers/duckdb"
+		npm install --no-audit --no-fund --prefix "$peers/duckdb" \
+			@duckdb/node-api@$duckdb_version
 	fi
 fi
 

@@ -5,6 +5,7 @@
  * (smallpond/__init__.py, smallpond/platform/base.py) where they mean
  * something in C, so that a job moves between them with the same variables.
  */
+#include <errno.h>
 #include <math.h>
 #include <sched.h>
 #include <string.h>
@@ -70,6 +71,32 @@ static const char *check_job_time(const char *v)
 	if (!dt)
 		return "not a time";
 	g_date_time_unref(dt);
+	return NULL;
+}
+
+static const char *const spec_modes[] = {"disable", "enable", "aggressive",
+					 NULL};
+
+static const char *check_seed(const char *v)
+{
+	char *end;
+
+	if (!g_ascii_isdigit(*v))
+		return "not a whole number";
+	errno = 0;
+	g_ascii_strtoull(v, &end, 10);
+	return *end || errno ? "not a whole number in range" : NULL;
+}
+
+static const char *check_env_item(const char *v)
+{
+	const char *eq = strchr(v, '=');
+
+	if (!eq || eq == v)
+		return "not NAME=VALUE";
+	for (const char *p = v; p < eq; p++)
+		if (!g_ascii_isalnum(*p) && *p != '_')
+			return "not a variable name before '='";
 	return NULL;
 }
 
@@ -422,6 +449,154 @@ const tarn_setting_t tarn_settings_table[] = {
 			"(its driver and executors launched through the "
 			"backend) instead of driving it from this process, "
 			"like smallpond's SP_SPAWN=1.",
+	},
+
+	/* Planner driver (smallpond's driver options) -------------------- */
+	{
+		.name = "SP_RANDOM_SEED",
+		.type = TARN_SETTING_STRING,
+		.def = "",
+		.default_doc = "derived from the job id",
+		.check = check_seed,
+		.allowed = "a whole number 0..18446744073709551615, or empty",
+		.flags = TARN_SETTING_EMPTY_AUTO,
+		.description =
+			"Seed of a planner job's random choices (fault "
+			"injection). The default, derived from the job id, "
+			"makes a rerun of the same job make the same choices.",
+	},
+	{
+		.name = "SP_MAX_RETRY_COUNT",
+		.type = TARN_SETTING_INT,
+		.def = "0",
+		.min = 0,
+		.max = 100,
+		.description =
+			"Times the backend reruns one attempt of a planner "
+			"task whose worker died under it, before the attempt "
+			"counts as failed (tarn_task_opts.max_retries).",
+	},
+	{
+		.name = "SP_MAX_FAIL_COUNT",
+		.type = TARN_SETTING_INT,
+		.def = "3",
+		.min = 1,
+		.max = 1000000,
+		.description =
+			"Failed attempts (errors, crashes, injected faults) "
+			"after which a planner task, and with it the job, "
+			"fails. 3 as in smallpond.",
+	},
+	{
+		.name = "SP_PRIORITIZE_RETRY",
+		.type = TARN_SETTING_BOOL,
+		.def = "false",
+		.description =
+			"Put a failed planner task at the head of the ready "
+			"queue instead of its tail.",
+	},
+	{
+		.name = "SP_SPECULATIVE_EXEC",
+		.type = TARN_SETTING_ENUM,
+		.def = "enable",
+		.choices = spec_modes,
+		.description =
+			"Speculative execution of stragglers: a planner task "
+			"running far longer than the median of its node's "
+			"committed tasks gets a second attempt; the first to "
+			"commit wins. aggressive needs fewer samples and a "
+			"smaller excess.",
+	},
+	{
+		.name = "SP_FAIL_FAST",
+		.type = TARN_SETTING_BOOL,
+		.def = "false",
+		.description =
+			"Stop a planner job at the first failed attempt, "
+			"without retries.",
+	},
+	{
+		.name = "SP_FAULT_INJECT_PROB",
+		.type = TARN_SETTING_FLOAT,
+		.def = "0",
+		.fmin = 0,
+		.fmax = 1,
+		.description =
+			"Probability that an attempt of a planner task fails "
+			"on purpose at its start, and again just before its "
+			"commit; decided by SP_RANDOM_SEED, the task and the "
+			"attempt, so a rerun fails the same attempts. For "
+			"testing recovery.",
+	},
+	{
+		.name = "SP_ENFORCE_MEMORY_LIMIT",
+		.type = TARN_SETTING_BOOL,
+		.def = "false",
+		.description =
+			"Pass each planner node's memory to the backend as a "
+			"task requirement, so that tasks asking more than a "
+			"node has are refused and placement honours it. The "
+			"scheduler counts memory either way.",
+	},
+	{
+		.name = "SP_CONSOLE_LOG_LEVEL",
+		.type = TARN_SETTING_ENUM,
+		.def = "info",
+		.choices = log_levels,
+		.description =
+			"Least severe message a planner job prints on the "
+			"console.",
+	},
+	{
+		.name = "SP_FILE_LOG_LEVEL",
+		.type = TARN_SETTING_ENUM,
+		.def = "info",
+		.choices = log_levels,
+		.description =
+			"Least severe message a planner job writes to job.log "
+			"in its job folder. debug adds a line per attempt "
+			"start and end (task_metrics.csv has them already), "
+			"which costs about 8 us of scheduler time per task; "
+			"smallpond's default is debug, tarn's is info.",
+	},
+	{
+		.name = "SP_REMOVE_OUTPUT_ROOT",
+		.type = TARN_SETTING_BOOL,
+		.def = "false",
+		.description =
+			"Remove the intermediate task outputs (the job "
+			"folder's tasks/) after a planner job succeeds; sinks' "
+			"outputs stay.",
+	},
+	{
+		.name = "SP_SKIP_TASK_WITH_EMPTY_INPUT",
+		.type = TARN_SETTING_BOOL,
+		.def = "false",
+		.description =
+			"Commit an empty output for a planner task whose input "
+			"files are all empty instead of running it.",
+	},
+	{
+		.name = "SP_OUTPUT_PATH",
+		.type = TARN_SETTING_PATH,
+		.def = "",
+		.default_doc = "{SP_DATA_ROOT}/{SP_JOBID}/output",
+		.allowed = "a folder, or empty",
+		.flags = TARN_SETTING_EMPTY_AUTO,
+		.description =
+			"Folder under which sinks with a relative path write "
+			"their output.",
+	},
+	{
+		.name = "SP_ENV_VARIABLES",
+		.type = TARN_SETTING_LIST,
+		.def = "",
+		.sep = ',',
+		.check = check_env_item,
+		.allowed = "NAME=VALUE items separated by ','",
+		.description =
+			"Environment variables set for a planner job's "
+			"workers (and its driver) before they start.",
 	},
 };
 

@@ -224,7 +224,7 @@ Test(cli, unknown_command_exits_2_listing_the_valid_ones)
 
 	cr_assert(eq(int, r.status, 2));
 	cr_assert_not_null(strstr(r.err, "unknown command 'frobnicate'"), "%s", r.err);
-	cr_assert_not_null(strstr(r.err, "valid commands: version, plugins, config, help"),
+	cr_assert_not_null(strstr(r.err, "valid commands: version, plugins, config, plan, run, help"),
 			   "%s", r.err);
 	run_free(&r);
 }

@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include <tarn/backend.h>
+#include <tarn/plan.h>
 #include <tarn/tarn.h>
 
 #define EXIT_USAGE 2
@@ -29,12 +30,15 @@ struct command {
 
 static const struct command *find_command(const char *name);
 static void print_usage(FILE *out);
+static int cmd_run(int argc, char **argv);
 
 /* Options --------------------------------------------------------------------- */
 
 static gboolean opt_json;
 static gboolean opt_paths;
 static gboolean opt_long;
+static gboolean opt_dot;
+static char *opt_job_dir;
 
 static GOptionEntry no_entries[] = {
 	{ NULL },
@@ -52,6 +56,14 @@ static GOptionEntry config_entries[] = {
 	{ "long", 'l', 0, G_OPTION_ARG_NONE, &opt_long,
 	  "Also show each setting's type, default, allowed values and description",
 	  NULL },
+	{ NULL },
+};
+
+static GOptionEntry plan_entries[] = {
+	{ "dot", 'd', 0, G_OPTION_ARG_NONE, &opt_dot,
+	  "Write the physical plan as Graphviz (dot -Tsvg) instead of the summary", NULL },
+	{ "job-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_job_dir,
+	  "Show task outputs under this job folder", "DIR" },
 	{ NULL },
 };
 
@@ -412,12 +424,100 @@ static int cmd_help(int argc, char **argv)
 		print_usage(stdout);
 		return 0;
 	}
+	if (strcmp(cmd->name, "run") == 0) {
+		/* the driver's options live in libtarn-planner */
+		char *args[] = { (char *)"run", (char *)"--help", NULL };
+
+		return cmd_run(2, args);
+	}
 	prgname = g_strdup_printf("tarn %s", cmd->name);
 	g_set_prgname(prgname);
 	ctx = command_context(cmd);
 	help = g_option_context_get_help(ctx, TRUE, NULL);
 	fputs(help, stdout);
 	return 0;
+}
+
+/* plan, run ----------------------------------------------------------------- */
+
+static int cmd_plan(int argc, char **argv)
+{
+	const struct command *cmd = find_command("plan");
+	tarn_plan_t *plan = NULL;
+	char *text = NULL;
+	int rc;
+
+	rc = parse_options(cmd, &argc, &argv);
+	if (rc >= 0)
+		return rc;
+	if (argc != 2) {
+		fprintf(stderr, "tarn plan: give one plan file (%s)\n"
+				"Usage: tarn plan [--dot] PLAN.yaml\n",
+			argc < 2 ? "none given" : "more than one given");
+		return EXIT_USAGE;
+	}
+	if (tarn_plan_load_yaml(argv[1], &plan) != 0) {
+		fprintf(stderr, "tarn plan: %s\n", tarn_planner_last_error());
+		return 1;
+	}
+	rc = tarn_plan_describe(plan, opt_dot, opt_job_dir, &text);
+	if (rc) {
+		fprintf(stderr, "tarn plan: %s: %s\n", argv[1],
+			tarn_planner_last_error());
+	} else {
+		fputs(text, stdout);
+	}
+	free(text);
+	tarn_plan_destroy(plan);
+	return rc ? 1 : 0;
+}
+
+/*
+ * `tarn run PLAN.yaml [options]`: the plan file is the one argument that is
+ * not an option; everything else goes to tarn_driver_main(), which also
+ * answers --help.
+ */
+static int cmd_run(int argc, char **argv)
+{
+	tarn_plan_t *plan = NULL;
+	const char *file = NULL;
+	char **rest = g_new0(char *, argc + 1);
+	int n = 0, status;
+
+	g_set_prgname("tarn run");
+	rest[n++] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else
+			rest[n++] = argv[i];
+	}
+	for (int i = 1; i < n; i++)
+		if (!strcmp(rest[i], "--help") || !strcmp(rest[i], "-h") ||
+		    !strcmp(rest[i], "-?"))
+			file = NULL;
+	if (file && tarn_plan_load_yaml(file, &plan) != 0) {
+		fprintf(stderr, "tarn run: %s\n", tarn_planner_last_error());
+		g_free(rest);
+		return 2;
+	}
+	if (!file) {
+		bool help = false;
+
+		for (int i = 1; i < n; i++)
+			help |= !strcmp(rest[i], "--help") || !strcmp(rest[i], "-h") ||
+				!strcmp(rest[i], "-?");
+		if (!help) {
+			fprintf(stderr, "tarn run: give a plan file\n"
+					"Usage: tarn run PLAN.yaml [OPTION...]; 'tarn run --help' lists the options.\n");
+			g_free(rest);
+			return EXIT_USAGE;
+		}
+	}
+	status = tarn_driver_main(plan, n, rest);
+	tarn_plan_destroy(plan);
+	g_free(rest);
+	return status;
 }
 
 /* Dispatch ----------------------------------------------------------------- */
@@ -455,6 +555,25 @@ static const struct command commands[] = {
 			"is invalid.",
 		.entries = config_entries,
 		.run = cmd_config,
+	},
+	{
+		.name = "plan",
+		.params = "PLAN.yaml",
+		.summary = "Print the physical plan of a plan file: nodes, tasks, partitions.",
+		.description =
+			"Expands the logical plan into tasks (source globs are read) and\n"
+			"prints a summary, or with --dot the task graph as Graphviz:\n"
+			"  tarn plan --dot plan.yaml | dot -Tsvg > plan.svg\n"
+			"Nothing runs. Exits with status 1 when the plan is invalid.",
+		.entries = plan_entries,
+		.run = cmd_plan,
+	},
+	{
+		.name = "run",
+		.params = "PLAN.yaml",
+		.summary = "Run a plan file as a job (smallpond's driver; --help for its options).",
+		.entries = no_entries,
+		.run = cmd_run,
 	},
 	{
 		.name = "help",
@@ -497,6 +616,9 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	g_autofree char *names = NULL;
 
+	/* procpool re-executes this program for its workers (`tarn run`) */
+	if (tarn_is_worker())
+		return tarn_init(NULL) == 0 ? 0 : 1;
 	setlocale(LC_ALL, "");
 	if (argc < 2) {
 		print_usage(stderr);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# bench/graysort.sh [--quick] [--size SIZE] [--workers N] [--tarn-cmd CMD]
-#                   [--build DIR] [--no-build] [--keep]
+# bench/graysort.sh [--quick] [--size SIZE] [--workers N] [--runs N]
+#                   [--tarn-cmd CMD] [--build DIR] [--no-build] [--keep]
 #
 # The graysort benchmark (docs/performance.md, "Planner: graysort"): one
 # command that generates SIZE of 100-byte records (10-byte keys, ascii
@@ -17,7 +17,8 @@
 #                  suffix; default 2G
 #   --workers N    workers for tarn, threads for sort and DuckDB (default 2)
 #   --runs N       run the three N times, interleaved, and report each
-#                  one's median (default 1; use 3 on a shared machine)
+#                  one's median and the median of the per-run ratios
+#                  (default 1; use 3 on a shared machine)
 #   --tarn-cmd CMD tarn's graysort, as a command line with placeholders:
 #                  {in} the folder of input files (part-NNNNN.dat), {out} an
 #                  empty folder for the sorted files (read back in path
@@ -165,7 +166,7 @@ run() {
 		echo "FAILED after $(secs "$t0" "$t1") s; its output:"
 		sed 's/^/    /' "$work/$name.log" | tail -20
 		status=1
-		results="$results $name:failed"
+		results="$results $name:failed:$i"
 		return 0
 	fi
 	t1=$(date +%s.%N)
@@ -175,20 +176,20 @@ run() {
 	if [ -z "$files" ]; then
 		echo "FAILED: no output files in $dir"
 		status=1
-		results="$results $name:failed"
+		results="$results $name:failed:$i"
 		return 0
 	fi
 	# shellcheck disable=SC2086
 	if ! v=$("$tool" validate --expect "$sum" $files 2>&1); then
 		echo "INVALID: $v"
 		status=1
-		results="$results $name:invalid"
+		results="$results $name:invalid:$i"
 		return 0
 	fi
 	s=$(secs "$t0" "$t1")
 	mbs=$(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.1f", b / s / 1e6 }')
 	echo "$s s  $mbs MB/s  (valid)"
-	results="$results $name:$mbs:$s"
+	results="$results $name:$mbs:$s:$i"
 	[ "$keep" = 1 ] || rm -rf "$dir" "$work/tmp"
 }
 
@@ -220,7 +221,7 @@ while [ "$i" -le "$runs" ]; do
 		run tarn "$work/out-tarn" sh -c "$cmd"
 	else
 		echo "tarn     skipped: $build/examples/graysort/graysort is not built and no --tarn-cmd"
-		results="$results tarn:skipped"
+		results="$results tarn:skipped:$i"
 	fi
 
 	run sort "$work/out-sort" env LC_ALL=C sort --parallel="$workers" \
@@ -235,7 +236,7 @@ while [ "$i" -le "$runs" ]; do
 			"$work/out-duckdb/sorted.dat" "$workers" "$work/tmp"
 	else
 		echo "duckdb   not installed (bench/run.sh --install-peers installs @duckdb/node-api)"
-		results="$results duckdb:not-installed"
+		results="$results duckdb:not-installed:$i"
 	fi
 	i=$((i + 1))
 done
@@ -246,38 +247,45 @@ import json, sys
 path, nbytes, workers, load = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 runs = {}
 for item in sys.argv[5:]:
-    name, _, rest = item.partition(":")
-    runs.setdefault(name, []).append(rest.split(":"))
+    f = item.split(":")
+    # name:MB/s:seconds:run, or name:error:run
+    runs.setdefault(f[0], {})[int(f[-1])] = f[1:-1]
 res = {}
 for name, rs in runs.items():
-    errors = [r[0] for r in rs if len(r) != 2]
+    errors = [r[0] for r in rs.values() if len(r) != 2]
     if errors:
         # One failed or invalid run spoils the system's figure.
         res[name] = {"error": errors[0]}
         continue
-    mbs = sorted(float(r[0]) for r in rs)
-    secs = sorted(float(r[1]) for r in rs)
+    mbs = sorted(float(r[0]) for r in rs.values())
+    secs = sorted(float(r[1]) for r in rs.values())
     res[name] = {"mb_per_s": mbs[len(mbs) // 2],
                  "seconds": secs[len(secs) // 2], "runs": len(rs),
-                 "all_mb_per_s": [float(r[0]) for r in rs]}
+                 "by_run": {i: float(r[0]) for i, r in sorted(rs.items())}}
 print()
 for name, r in res.items():
     if "mb_per_s" in r and r["runs"] > 1:
         print("%-8s median of %d: %.1f MB/s (%s)" % (
             name, r["runs"], r["mb_per_s"],
-            ", ".join("%.1f" % v for v in r["all_mb_per_s"])))
-tarn = res.get("tarn", {}).get("mb_per_s")
+            ", ".join("%.1f" % v for v in r["by_run"].values())))
+tarn = res.get("tarn", {})
 for peer in ("sort", "duckdb"):
-    p = res.get(peer, {}).get("mb_per_s")
-    if tarn and p:
-        line = "tarn / %-6s = %.2fx" % (peer, tarn / p)
+    p = res.get(peer, {})
+    if "mb_per_s" in tarn and "mb_per_s" in p:
+        # Ratios of the same run: the two ran minutes apart at most.
+        per_run = sorted(tarn["by_run"][i] / p["by_run"][i]
+                         for i in tarn["by_run"] if i in p["by_run"])
+        p["tarn_ratio_by_run"] = per_run
+        line = "tarn / %-6s = %.2fx" % (peer, per_run[len(per_run) // 2])
+        if len(per_run) > 1:
+            line += " (median of the runs' ratios: %s)" % ", ".join(
+                "%.2f" % v for v in per_run)
         if peer == "duckdb":
-            line += "  (target: at least 1.2x)"
+            line += "; target: at least 1.2x"
         print(line)
     else:
         print("tarn / %-6s: no ratio (tarn %s, %s %s)" % (
-            peer, res.get("tarn", {}).get("error", "ok"), peer,
-            res.get(peer, {}).get("error", "ok")))
+            peer, tarn.get("error", "ok"), peer, p.get("error", "ok")))
 with open(path, "w") as f:
     json.dump({"workload": "graysort", "bytes": nbytes, "workers": workers,
                "load_at_start": load, "results": res}, f, indent=1)

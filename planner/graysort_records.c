@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* GraySort records: deterministic generation and validation of sorted output. */
+/* GraySort records: deterministic generation, validation of sorted output. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -20,6 +20,7 @@
 #define CHUNK_RECORDS 40960
 
 G_DEFINE_QUARK(tarn-graysort-error-quark, tarn_graysort_error)
+#define EDOMAIN tarn_graysort_error_quark()
 
 static const char alnum[] =
 	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -163,7 +164,7 @@ int tarn_graysort_sum_parse(const char *text, struct tarn_graysort_sum *sum,
 	sum->lo = g_ascii_strtoull(lo, NULL, 16);
 	return 0;
 bad:
-	g_set_error(error, tarn_graysort_error_quark(), TARN_EINVAL,
+	g_set_error(error, EDOMAIN, TARN_EINVAL,
 		    "graysort checksum \"%s\": expected <records>:<32 hex digits>",
 		    text ? text : "(null)");
 	return TARN_EINVAL;
@@ -199,7 +200,7 @@ int tarn_graysort_generate(const char *const *paths, size_t npaths,
 	int ret = 0;
 
 	if (!paths || npaths == 0) {
-		g_set_error(error, tarn_graysort_error_quark(), TARN_EINVAL,
+		g_set_error(error, EDOMAIN, TARN_EINVAL,
 			    "graysort generate: no output files (expected at least 1)");
 		return TARN_EINVAL;
 	}
@@ -207,18 +208,19 @@ int tarn_graysort_generate(const char *const *paths, size_t npaths,
 	for (size_t k = 0; k < npaths && !ret; k++) {
 		uint64_t first = split_point(records, k, npaths);
 		uint64_t last = split_point(records, k + 1, npaths);
-		int fd = open(paths[k], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			      0644);
+		int fd = open(paths[k],
+			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
 		if (fd < 0) {
 			ret = -errno;
-			g_set_error(error, tarn_graysort_error_quark(), TARN_EIO,
+			g_set_error(error, EDOMAIN, TARN_EIO,
 				    "graysort generate: cannot create %s: %s",
 				    paths[k], g_strerror(-ret));
 			break;
 		}
 		for (uint64_t i = first; i < last && !ret;) {
-			size_t n = (size_t)MIN((uint64_t)CHUNK_RECORDS, last - i);
+			size_t n = (size_t)MIN((uint64_t)CHUNK_RECORDS,
+					       last - i);
 
 			for (size_t j = 0; j < n; j++)
 				tarn_graysort_record(seed, i + j, ascii,
@@ -232,7 +234,7 @@ int tarn_graysort_generate(const char *const *paths, size_t npaths,
 		else if (ret)
 			close(fd);
 		if (ret)
-			g_set_error(error, tarn_graysort_error_quark(), TARN_EIO,
+			g_set_error(error, EDOMAIN, TARN_EIO,
 				    "graysort generate: cannot write %s: %s",
 				    paths[k], g_strerror(-ret));
 	}
@@ -278,7 +280,7 @@ static int scan(const char *const *paths, size_t npaths, bool check_order,
 		struct stat st;
 
 		if (fd < 0) {
-			g_set_error(error, tarn_graysort_error_quark(), TARN_EIO,
+			g_set_error(error, EDOMAIN, TARN_EIO,
 				    "graysort: cannot open %s: %s", paths[k],
 				    g_strerror(errno));
 			ret = TARN_EIO;
@@ -286,7 +288,7 @@ static int scan(const char *const *paths, size_t npaths, bool check_order,
 		}
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_size % RS) {
-			g_set_error(error, tarn_graysort_error_quark(),
+			g_set_error(error, EDOMAIN,
 				    TARN_EPROTO,
 				    "graysort: %s: size %jd is not a multiple of the %d-byte record size",
 				    paths[k], (intmax_t)st.st_size, RS);
@@ -303,7 +305,7 @@ static int scan(const char *const *paths, size_t npaths, bool check_order,
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				g_set_error(error, tarn_graysort_error_quark(),
+				g_set_error(error, EDOMAIN,
 					    TARN_EIO, "graysort: cannot read %s: %s",
 					    paths[k], g_strerror(errno));
 				ret = TARN_EIO;
@@ -343,7 +345,7 @@ static int scan(const char *const *paths, size_t npaths, bool check_order,
 			off += whole * RS;
 			if (fill % RS) {
 				if (n == 0) {
-					/* Not a regular file, so fstat could not tell. */
+					/* A pipe: fstat could not tell. */
 					g_set_error(error,
 						    tarn_graysort_error_quark(),
 						    TARN_EPROTO,
@@ -391,7 +393,7 @@ int tarn_graysort_validate(const char *const *paths, size_t npaths,
 	if (!expect)
 		return 0;
 	if (s.records != expect->records) {
-		g_set_error(error, tarn_graysort_error_quark(), TARN_EPROTO,
+		g_set_error(error, EDOMAIN, TARN_EPROTO,
 			    "graysort: the output has %" PRIu64 " records, the input %" PRIu64 " (records lost or duplicated)",
 			    s.records, expect->records);
 		return TARN_EPROTO;
@@ -399,7 +401,7 @@ int tarn_graysort_validate(const char *const *paths, size_t npaths,
 	if (!tarn_graysort_sum_equal(&s, expect)) {
 		a = tarn_graysort_sum_format(&s);
 		b = tarn_graysort_sum_format(expect);
-		g_set_error(error, tarn_graysort_error_quark(), TARN_EPROTO,
+		g_set_error(error, EDOMAIN, TARN_EPROTO,
 			    "graysort: the output's checksum %s differs from the input's %s (records changed, lost or duplicated)",
 			    a, b);
 		g_free(a);

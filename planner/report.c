@@ -1082,7 +1082,8 @@ static int write_html(struct tarn_report *r, const struct layout *l,
 		g_array_append_val(node_order, l->order[j]);
 	}
 	for (guint i = 0; i < node_order->len; i++) {
-		const struct rec *x = &recs[g_array_index(node_order, size_t, i)];
+		size_t k = g_array_index(node_order, size_t, i);
+		const struct rec *x = &recs[k];
 
 		node_colour(x->node_id, colour, sizeof(colour));
 		g_string_append_printf(s, "<span><i style=\"background:%s\"></i>",

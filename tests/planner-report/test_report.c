@@ -300,6 +300,12 @@ Test(report, status_csv_trace_and_html)
 	cr_assert_null(strstr(html, "https://"));
 	cr_assert_null(strstr(html, "src="), "no external script or image");
 	cr_assert_eq(count(html, "<rect class=\"bar"), NDRAWN);
+	/* Each bar carries what the hover shows. */
+	cr_assert_eq(count(html, " data-outcome=\""), NDRAWN);
+	cr_assert_eq(count(html, " data-part=\""), NDRAWN);
+	cr_assert_eq(count(html, "data-outcome=\"discarded\""), 1);
+	cr_assert_eq(count(html, "<rect class=\"bar bad\""), 3,
+		     "failed, injected and discarded attempts are outlined");
 	cr_assert_eq(count(html, "<rect "), count(html, "</rect>") +
 		     count(html, "fill=\"#f4f4f4\"/>"));
 	/* Odd names are escaped, in text and in attributes. */
@@ -472,6 +478,16 @@ Test(report, resume_appends_to_the_metrics)
 	cr_assert_eq(count(csv, "task,node,"), 1, "one header only");
 	cr_assert_str_eq(cell(rows, 3, 11), "skipped");
 	g_ptr_array_unref(rows);
+	g_free(csv);
+
+	/* The second run ran nothing: no bar, and still a whole page. */
+	csv = job_file("timeline.html");
+	cr_assert_eq(count(csv, "<rect class=\"bar"), 0);
+	cr_assert_not_null(strstr(csv, "</html>"));
+	g_free(csv);
+	csv = job_file("trace.json");
+	cr_assert_eq(count(csv, "\"ph\":\"X\""), 0);
+	cr_assert_not_null(strstr(csv, "\n]}\n"));
 	g_free(csv);
 }
 

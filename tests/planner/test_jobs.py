@@ -197,6 +197,12 @@ def case_options(tmp):
     check(rc == 2 and "no-such-option" in out, out)
     rc, out = run([TARN, "run"])
     check(rc == 2 and "give a plan file" in out, out)
+    nolib = os.path.join(tmp, "nolib.yaml")
+    with open(nolib, "w") as f:
+        f.write("libraries: [/nonexistent/libx.so]\nnodes:\n"
+                "  - {name: a, kind: source, glob: '%s/in/*.txt'}\n" % tmp)
+    rc, out = tarn_run(nolib, tmp, "nl", "seq")
+    check(rc == 2 and "plan library /nonexistent/libx.so" in out, out)
     # SP_* from the environment work like the options
     rc, out = run([TARN, "run", plan], env={
         "UNIDIST_BACKEND": "seq", "SP_DATA_ROOT": tmp, "SP_JOBID": "envjob",

@@ -713,7 +713,8 @@ static int run_bounds(struct tdesc *d, uint64_t *out, char **err)
 
 	for (guint i = 0; i < d->inputs->len && !rc; i++)
 		rc = read_keys(d->inputs->pdata[i], all, err);
-	qsort(all->pdata, all->len, sizeof(void *), cmp_bytes);
+	if (all->len > 1)
+		qsort(all->pdata, all->len, sizeof(void *), cmp_bytes);
 	for (uint32_t j = 1; j < d->nbuckets && all->len; j++)
 		g_ptr_array_add(b, all->pdata[(uint64_t)all->len * j /
 					      d->nbuckets]);
@@ -788,6 +789,8 @@ static void sort_rows(struct rowref *rows, size_t n, const tarn_key_t *key)
 	size_t *count;
 
 	sort_key = key;
+	if (n < 2)
+		return;
 	if (n < 256) {
 		qsort(rows, n, sizeof(*rows), cmp_rows);
 		return;

@@ -18,7 +18,7 @@ import shlex
 import subprocess
 import sys
 
-SHORT = {"multiprocessing": "mp", "dask": "dask"}
+SHORT = {"multiprocessing": "mp", "dask": "dask", "mpi4py": "mpi4py"}
 
 
 def fmt(value, unit):
@@ -123,8 +123,8 @@ def load(paths):
     # Columns: seq first (the reference), then the other backends, then
     # the peers, whatever order the files came in.
     tarn.sort(key=lambda d: (d.get("backend") != "seq", d.get("backend", "")))
-    rank = {"multiprocessing": 0, "dask": 1}
-    peers.sort(key=lambda d: (rank.get(d.get("system"), 2), d.get("system")))
+    rank = {"multiprocessing": 0, "dask": 1, "mpi4py": 2}
+    peers.sort(key=lambda d: (rank.get(d.get("system"), 3), d.get("system")))
     return tarn, peers
 
 

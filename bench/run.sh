@@ -3,15 +3,17 @@
 #
 # The one documented benchmark command (docs/performance.md): builds tarn
 # if needed, runs tarn-bench on every backend that is built and can run
-# here, with 2 workers, runs the Python peers (multiprocessing.Pool and
-# Dask distributed) on the same workloads, and prints one table with
+# here, with 2 workers (mpi twice: SPMD under mpiexec -n 4, and spawn
+# from a singleton), runs the Python peers (multiprocessing.Pool, Dask
+# distributed and mpi4py.futures.MPIPoolExecutor) on the same workloads,
+# and prints one table with
 # tarn's figures as ratios to the peers', under a description of the
 # machine. The JSON of every program and the table are kept in
 # $TARN_BENCH_OUT (default: <build dir>/bench-results).
 #
 #   --install-peers  install the peers first: Debian's python3-distributed
-#                    (multiprocessing is in the stdlib) and, for
-#                    bench/graysort.sh, DuckDB's npm package into
+#                    and python3-mpi4py (multiprocessing is in the stdlib)
+#                    and, for bench/graysort.sh, DuckDB's npm package into
 #                    bench/.peers/duckdb
 #   --quick          smoke-test sizes: everything runs, in well under a minute
 #   --backends LIST  tarn backends to run (default: every available one)
@@ -58,10 +60,14 @@ py=/usr/bin/python3
 if [ "$install_peers" = 1 ]; then
 	sudo=
 	[ "$(id -u)" = 0 ] || sudo=sudo
-	if ! "$py" -c 'import distributed' 2>/dev/null; then
+	want=
+	"$py" -c 'import distributed' 2>/dev/null || want="$want python3-distributed"
+	"$py" -c 'import mpi4py' 2>/dev/null || want="$want python3-mpi4py"
+	if [ -n "$want" ]; then
 		$sudo apt-get update
+		# shellcheck disable=SC2086
 		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y \
-			--no-install-recommends python3-distributed
+			--no-install-recommends $want
 	fi
 	# DuckDB, the graysort benchmark's peer (bench/graysort.sh): the npm
 	# package, into a folder of the bench (never global), pinned so that
@@ -93,8 +99,16 @@ if [ -z "$backends" ]; then
 import json, sys
 names = [p["name"] for p in json.load(sys.stdin)
          if p["loadable"] and p["available"]]
-print(" ".join(n for n in ("seq", "procpool") if n in names))')
+print(" ".join(n for n in ("seq", "procpool", "mpi") if n in names))')
 fi
+
+# Open MPI refuses root without these, and this machine may have fewer
+# cores than the ranks of a run (driver, monitor, 2 workers): the harness
+# says so for its own runs; tarn never sets them.
+if [ "$(id -u)" = 0 ]; then
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+export OMPI_MCA_rmaps_base_oversubscribe=1
 
 mkdir -p "$out"
 # Only what an earlier run wrote: $out may be a folder of the caller's.
@@ -106,18 +120,48 @@ export TARN_BENCH_LOAD_START
 status=0
 set -- # from here on, the JSON files for the report
 for b in $backends; do
-	echo "== tarn on $b (2 workers)"
-	# --backend sets UNIDIST_BACKEND through tarn_config_set(); the
-	# caller's backend variables are cleared so that they cannot conflict.
-	env -u SP_PLATFORM -u UNIDIST_BACKEND "$build/bench/tarn-bench" \
-		--backend "$b" --workers 2 ${quick:+"$quick"} --json "$out/tarn-$b.json" ||
-		status=1
-	if [ -f "$out/tarn-$b.json" ]; then
-		set -- "$@" "$out/tarn-$b.json"
-	fi
+	# mpi runs twice: SPMD (mpiexec starts driver, monitor and 2 workers)
+	# and spawn (a singleton spawns them).
+	runs=$b
+	[ "$b" = mpi ] && runs="mpi-spmd mpi-spawn"
+	for label in $runs; do
+		echo "== tarn on $label (2 workers)"
+		launch=
+		[ "$label" = mpi-spmd ] && launch="mpiexec -n 4"
+		# --backend sets UNIDIST_BACKEND through tarn_config_set(); the
+		# caller's backend variables are cleared so that they cannot conflict.
+		# shellcheck disable=SC2086
+		env -u SP_PLATFORM -u UNIDIST_BACKEND $launch "$build/bench/tarn-bench" \
+			--backend "$b" --workers 2 --label "$label" ${quick:+"$quick"} \
+			--json "$out/tarn-$label.json" || status=1
+		if [ -f "$out/tarn-$label.json" ]; then
+			set -- "$@" "$out/tarn-$label.json"
+		fi
+	done
 done
 
-for peer in mp dask; do
+# Placement against unidist's round-robin, where it matters: large task
+# results read by other tasks, with the shared store off (as between hosts).
+case " $backends " in
+*" mpi "*)
+	echo "== tarn on mpi-spmd: locality-aware placement against round-robin"
+	for policy in locality round-robin; do
+		env -u SP_PLATFORM -u UNIDIST_BACKEND UNIDIST_MPI_SHARED_OBJECT_STORE=false \
+			UNIDIST_MPI_SCHEDULING=$policy mpiexec -n 4 "$build/bench/tarn-bench" \
+			--backend mpi --workers 2 --label "mpi-spmd/$policy" \
+			${quick:+"$quick"} --only locality || status=1
+	done
+	echo "== tarn on mpi-spmd: 64 MiB from a task on one worker to a task on the other"
+	for store in true false; do
+		env -u SP_PLATFORM -u UNIDIST_BACKEND UNIDIST_MPI_SHARED_OBJECT_STORE=$store \
+			UNIDIST_MPI_SCHEDULING=round-robin mpiexec -n 4 "$build/bench/tarn-bench" \
+			--backend mpi --workers 2 --label "mpi-spmd/store=$store" \
+			${quick:+"$quick"} --only xfer-64MiB || status=1
+	done
+	;;
+esac
+
+for peer in mp dask mpi4py; do
 	echo "== $peer peer"
 	f=$out/peer-$peer.json
 	if "$py" "bench/peers/${peer}_peer.py" ${quick:+"$quick"} >"$f"; then
@@ -126,7 +170,7 @@ for peer in mp dask; do
 		# A broken peer is reported, never fatal: tarn's figures stand.
 		"$py" -c 'import json, sys
 json.dump({"system": sys.argv[1], "error": "the peer script failed; see its output above"}, sys.stdout)' \
-			"$([ $peer = mp ] && echo multiprocessing || echo dask)" >"$f"
+			"$(case $peer in mp) echo multiprocessing ;; *) echo $peer ;; esac)" >"$f"
 	fi
 	set -- "$@" "$f"
 done

@@ -64,6 +64,34 @@ TARN_TASK(bench_fill)
 	return 0;
 }
 
+/* Argument 0: any bytes; returns their sum, having read every byte. */
+TARN_TASK(bench_sum)
+{
+	const unsigned char *p;
+	uint64_t sum = 0;
+	size_t n;
+
+	if (tarn_task_arg(ctx, 0, (const void **)&p, &n))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	for (size_t i = 0; i < n; i++)
+		sum += p[i];
+	return tarn_task_return_i64(ctx, 0, (int64_t)sum);
+}
+
+/* Argument 0: any bytes; reads one byte per page, returns their sum. */
+TARN_TASK(bench_touch)
+{
+	const unsigned char *p;
+	int64_t sum = 0;
+	size_t n;
+
+	if (tarn_task_arg(ctx, 0, (const void **)&p, &n))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	for (size_t i = 0; i < n; i += 4096)
+		sum += p[i];
+	return tarn_task_return_i64(ctx, 0, sum);
+}
+
 TARN_TASK(bench_dag_src)
 {
 	return tarn_task_return_i64(ctx, 0, 1);
@@ -131,6 +159,7 @@ static const char *opt_backend;
 static const char *opt_workers = "2";
 static const char *opt_only;
 static const char *opt_json;
+static const char *opt_label;
 static int opt_quick;
 static const char *backend = "?"; /* the backend really running */
 /*
@@ -153,6 +182,8 @@ static void usage(FILE *out)
 		"                     roundtrip) selects all its sizes\n"
 		"  --quick            small sizes, one run each: a smoke test\n"
 		"  --json FILE        also write the results as JSON to FILE\n"
+		"  --label NAME       name the backend NAME in the output (mpi-spmd,\n"
+		"                     mpi-spawn: one backend in two launch modes)\n"
 		"  -n, --tasks N      no-op tasks for the noop workload (default 1000000)\n"
 		"  --samples N        roundtrip-hot samples (default 20000)\n"
 		"  --idle-samples N   roundtrip-idle samples (default 50)\n"
@@ -160,7 +191,8 @@ static void usage(FILE *out)
 		"  -h, --help         this text\n"
 		"\n"
 		"Workloads: noop noop-batch roundtrip-hot roundtrip-idle put-1MiB\n"
-		"get-1MiB put-1GiB get-1GiB dag idle-cpu (--quick: 64MiB for 1GiB).\n"
+		"get-1MiB put-1GiB get-1GiB dag idle-cpu (--quick: 64MiB for 1GiB),\n"
+		"and locality, xfer-64MiB, only when --only names them.\n"
 		"Exit status: 0 when every workload ran, 1 when one failed, 2 for\n"
 		"a bad command line or when tarn could not start.\n");
 }
@@ -178,7 +210,7 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-enum { OPT_BACKEND = 256, OPT_WORKERS, OPT_ONLY, OPT_QUICK, OPT_JSON,
+enum { OPT_BACKEND = 256, OPT_WORKERS, OPT_ONLY, OPT_QUICK, OPT_JSON, OPT_LABEL,
        OPT_SAMPLES, OPT_IDLE_SAMPLES, OPT_RUNS };
 
 static int check_only(void);
@@ -192,6 +224,7 @@ static int parse_args(int argc, char **argv)
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "tasks", required_argument, NULL, 'n' },
 		{ "samples", required_argument, NULL, OPT_SAMPLES },
 		{ "idle-samples", required_argument, NULL, OPT_IDLE_SAMPLES },
@@ -220,6 +253,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			opt_json = optarg;
+			break;
+		case OPT_LABEL:
+			opt_label = optarg;
 			break;
 		case 'n':
 			dst = &n_tasks;
@@ -329,7 +365,7 @@ static int check_only(void)
 {
 	static const char *const fixed[] = {
 		"noop", "noop-batch", "roundtrip-hot", "roundtrip-idle",
-		"put-1MiB", "get-1MiB", "dag", "idle-cpu",
+		"put-1MiB", "get-1MiB", "dag", "idle-cpu", "locality", "xfer-64MiB",
 	};
 	char large[2][32];
 	const char *p = opt_only;
@@ -687,11 +723,8 @@ static void bench_noop(void)
 
 #ifdef TARN_HAVE_REMOTE_BATCH
 /*
- * The one function to write when tarn.h gains a batch call: submit @n
- * no-op tasks through it, get and release every result, and return the
- * elapsed seconds in @total. Written against the proposed signature
- * tarn_remote_batch(name, args, nargs, count, opts, out_refs) (count calls
- * of @nargs arguments each); adjust it to the call that lands.
+ * Submit @n no-op tasks through tarn_remote_batch(), get and release every
+ * result, and return the elapsed seconds in @total.
  */
 static int noop_batch_once(size_t n, double *total)
 {
@@ -1228,6 +1261,109 @@ static void bench_idle_cpu(void)
 	print_line("idle-cpu", from);
 }
 
+/* locality ------------------------------------------------------------------ */
+
+/*
+ * Where a task runs matters when its argument is large: K objects of
+ * 16 MiB are made by tasks (spread over the workers), then each is read
+ * by 4 tasks, all submitted at once. A backend that places a reader on
+ * the worker holding its object reads locally; one that deals tasks
+ * round-robin moves about half the objects between workers. Reported:
+ * the readers' total time and the bytes they read per second.
+ */
+static void bench_locality(void)
+{
+	enum { K = 8, READERS = 4 };
+	size_t size = opt_quick ? 4 * MIB : 16 * MIB, from = nresults;
+	tarn_ref_t objs[K], reads[K * READERS];
+	double t0, secs;
+	struct result *r;
+	int rc = 0;
+
+	for (int i = 0; i < K && !rc; i++) {
+		tarn_arg_t a[2] = { tarn_arg_i64((int64_t)size), tarn_arg_i64(i + 1) };
+
+		rc = tarn_remote("bench_fill", a, 2, NULL, &objs[i]);
+	}
+	if (!rc && tarn_wait(objs, K, K, GET_TIMEOUT, NULL) != K)
+		rc = TARN_ETIMEDOUT;
+	if (rc) {
+		fail("locality", "making the objects", rc);
+		print_line("locality", from);
+		return;
+	}
+	t0 = now();
+	for (int i = 0; i < K * READERS && !rc; i++) {
+		tarn_arg_t a = tarn_arg_ref(objs[i % K]);
+
+		rc = tarn_remote("bench_sum", &a, 1, NULL, &reads[i]);
+	}
+	for (int i = 0; i < K * READERS && !rc; i++) {
+		int64_t sum;
+
+		rc = tarn_get_i64(reads[i], GET_TIMEOUT, &sum);
+		if (!rc && sum != (int64_t)size * (i % K + 1))
+			rc = TARN_EPROTO;
+		tarn_ref_release(reads[i]);
+	}
+	secs = now() - t0;
+	for (int i = 0; i < K; i++)
+		tarn_ref_release(objs[i]);
+	if (rc) {
+		fail("locality", "reading the objects", rc);
+		print_line("locality", from);
+		return;
+	}
+	r = add("locality", "total", secs, "s", 0);
+	note(r, "%d objects of %zu MiB made by tasks, each read by %d tasks", K, size / MIB,
+	     READERS);
+	add("locality", "read", (double)size * K * READERS / secs / 1e9, "GB/s", 1);
+	print_line("locality", from);
+}
+
+/*
+ * An object made by one task, read by the next: 64 MiB from task to task.
+ * With two workers dealt tasks in turn (UNIDIST_MPI_SCHEDULING=round-robin
+ * on mpi) the reader runs on the other worker, so the figure is a transfer
+ * between workers: 64 MiB over the reader's whole round trip (submit, fetch
+ * from the owner, touch one byte per page, result back), median of 5.
+ */
+static void bench_xfer(void)
+{
+	size_t size = 64 * MIB, from = nresults;
+	double secs[5];
+	int rc = 0, n = 0;
+
+	for (int i = 0; i < 5 && !rc; i++) {
+		tarn_ref_t obj, rd;
+		tarn_arg_t a;
+		int64_t sum;
+		double t0;
+
+		rc = produce(size, 1, &obj);
+		if (rc)
+			break;
+		a = tarn_arg_ref(obj);
+		t0 = now();
+		rc = tarn_remote("bench_touch", &a, 1, NULL, &rd);
+		if (!rc)
+			rc = tarn_get_i64(rd, GET_TIMEOUT, &sum);
+		secs[n++] = now() - t0;
+		if (!rc && sum != (int64_t)(size / 4096))
+			rc = TARN_EPROTO;
+		tarn_ref_release(rd);
+		tarn_ref_release(obj);
+	}
+	if (rc) {
+		fail("xfer-64MiB", "making or reading the object", rc);
+		print_line("xfer-64MiB", from);
+		return;
+	}
+	note(add("xfer-64MiB", "rate", (double)size / median(secs, (size_t)n) / 1e9, "GB/s", 1),
+	     "made by a task, read by the next (one byte per page); median of %d", n);
+	print_line("xfer-64MiB", from);
+}
+
 /* main --------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1251,7 +1387,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tarn-bench: tarn_init: %s\n", tarn_last_error());
 		return 2;
 	}
-	backend = tarn_backend_name();
+	backend = opt_label ? opt_label : tarn_backend_name();
 
 	if (selected("noop"))
 		bench_noop();
@@ -1278,6 +1414,10 @@ int main(int argc, char **argv)
 		bench_dag();
 	if (selected("idle-cpu"))
 		bench_idle_cpu();
+	if (opt_only && selected("locality"))
+		bench_locality();
+	if (opt_only && selected("xfer-64MiB"))
+		bench_xfer();
 
 	if (opt_json && write_json(opt_json))
 		failures++;

@@ -17,6 +17,7 @@
 static const char *const log_levels[] = {"error", "warning", "info", "debug",
 					 NULL};
 static const char *const tristate[] = {"auto", "true", "false", NULL};
+static const char *const mpi_schedulers[] = {"locality", "round-robin", NULL};
 static const char *const allocators[] = {"system", "jemalloc", "mimalloc",
 					 NULL};
 
@@ -305,6 +306,18 @@ const tarn_setting_t tarn_settings_table[] = {
 			"Write a log of each rank's messages and operations "
 			"to a file per rank in the working directory, for "
 			"debugging the mpi backend.",
+	},
+	{
+		.name = "UNIDIST_MPI_SCHEDULING",
+		.type = TARN_SETTING_ENUM,
+		.def = "locality",
+		.choices = mpi_schedulers,
+		.description =
+			"How the mpi backend places tasks. locality: on the "
+			"worker with the fewest queued tasks, or on the owner "
+			"of the task's largest argument when it is nearly as "
+			"free. round-robin: each worker in turn, as unidist "
+			"does (for comparison).",
 	},
 	{
 		.name = "UNIDIST_MPI_SHARED_OBJECT_STORE",

@@ -49,6 +49,11 @@ int tarn_verror(int code, const char *fmt, va_list ap)
 	return code;
 }
 
+void tarn_error_clear(void)
+{
+	last_error[0] = '\0';
+}
+
 int tarn_error(int code, const char *fmt, ...)
 {
 	va_list ap;

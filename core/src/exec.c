@@ -382,10 +382,22 @@ static int run(const void *payload, size_t len, uint32_t attempt,
 	struct payload *pl = NULL;
 	char key[2 * sizeof(pl->name) + 2];
 	char *msg = NULL;
-	uint64_t start = g_get_monotonic_time(), bytes_in = 0;
+	uint64_t start = g_get_monotonic_time(), bytes_in = 0, t0 = start;
 	int status = 0, rc;
+	/* The common few arguments and results need no allocation. */
+	enum { SMALL = 8 };
+	const void *arg_data_small[SMALL];
+	size_t arg_len_small[SMALL];
+	tarn_obj_view_t views_small[SMALL];
+	struct result results_small[SMALL];
+	/* A decoded payload with a few arguments and results fits here. */
+	union {
+		struct payload pl;
+		unsigned char bytes[sizeof(struct payload) + SMALL * sizeof(tarn_ref_t) +
+				    SMALL * sizeof(struct payload_arg)];
+	} pl_space;
 
-	rc = tarn_payload_decode(payload, len, &pl);
+	rc = tarn_payload_decode_into(payload, len, &pl_space, sizeof(pl_space), &pl);
 	if (rc) {
 		tarn_log(TARN_LOG_ERROR, "%s", tarn_last_error());
 		status = rc;
@@ -441,9 +453,16 @@ static int run(const void *payload, size_t len, uint32_t attempt,
 	}
 
 	/* Fetch every argument before calling: a failed input fails the task. */
-	ctx.arg_data = g_new0(const void *, pl->nargs ? pl->nargs : 1);
-	ctx.arg_len = g_new0(size_t, pl->nargs ? pl->nargs : 1);
-	views = g_new0(tarn_obj_view_t, pl->nargs ? pl->nargs : 1);
+	if (pl->nargs <= SMALL) {
+		ctx.arg_data = arg_data_small;
+		ctx.arg_len = arg_len_small;
+		views = views_small;
+		memset(views, 0, sizeof(views_small));
+	} else {
+		ctx.arg_data = g_new0(const void *, pl->nargs);
+		ctx.arg_len = g_new0(size_t, pl->nargs);
+		views = g_new0(tarn_obj_view_t, pl->nargs);
+	}
 	for (uint32_t i = 0; i < pl->nargs; i++) {
 		struct payload_arg *a = &pl->args[i];
 
@@ -473,15 +492,22 @@ static int run(const void *payload, size_t len, uint32_t attempt,
 		bytes_in += views[i].len;
 	}
 
-	ctx.results = g_new0(struct result, pl->num_returns ? pl->num_returns : 1);
+	if (pl->num_returns <= SMALL) {
+		ctx.results = results_small;
+		memset(results_small, 0, sizeof(results_small));
+	} else {
+		ctx.results = g_new0(struct result, pl->num_returns);
+	}
 	for (;;) {
-		uint64_t t0 = g_get_monotonic_time();
 		char *cause;
 
 		rc = e->fn(&ctx);
-		cause = attempt_cause(&ctx, rc, (double)(g_get_monotonic_time() - t0) / 1e6);
+		/* Elapsed time matters only against a limit. */
+		cause = attempt_cause(&ctx, rc, pl->timeout > 0
+					? (double)(g_get_monotonic_time() - t0) / 1e6 : 0);
 		if (!cause)
 			break;
+		t0 = g_get_monotonic_time();
 		if (pl->retry_on_error && ctx.attempt < max_attempts(pl)) {
 			tarn_log(TARN_LOG_INFO, "task '%s' attempt %u failed, retrying: %s",
 				 ctx.name, ctx.attempt, cause);
@@ -546,12 +572,16 @@ done:
 				ops->unpin(tarn_rt.be, &views[i]);
 	report->attempt = ctx.attempt;
 	report->bytes_out = ctx.bytes_out;
-	g_free(views);
-	g_free((void *)ctx.arg_data);
-	g_free(ctx.arg_len);
-	g_free(ctx.results);
+	if (views != views_small) {
+		g_free(views);
+		g_free((void *)ctx.arg_data);
+		g_free(ctx.arg_len);
+	}
+	if (ctx.results != results_small)
+		g_free(ctx.results);
 	g_free(msg);
-	g_free(pl);
+	if (pl != &pl_space.pl)
+		g_free(pl);
 report:
 	report->status = status;
 	report->start_ns = start * 1000;

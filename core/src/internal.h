@@ -23,6 +23,8 @@
  */
 int tarn_error(int code, const char *fmt, ...) TARN_PRINTF(2, 3);
 int tarn_verror(int code, const char *fmt, va_list ap) TARN_PRINTF(2, 0);
+/* Empty the thread's last-error message: no formatting, for hot paths. */
+void tarn_error_clear(void);
 
 /* log.c ------------------------------------------------------------------ */
 

@@ -31,15 +31,13 @@ struct wire_header {
 	tarn_actor_t actor;
 };
 
-int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len)
+int tarn_payload_size(const struct payload_in *in, size_t *len)
 {
-	struct wire_header h;
 	size_t name_len = strlen(in->name), total;
-	unsigned char *p, *out;
 
 	if (name_len > 2 * TARN_MAX_NAME + 1)
 		return tarn_error(TARN_EINVAL, "name '%s' is too long", in->name);
-	total = sizeof(h) + name_len + in->num_returns * sizeof(tarn_ref_t);
+	total = sizeof(struct wire_header) + name_len + in->num_returns * sizeof(tarn_ref_t);
 	for (size_t i = 0; i < in->nargs; i++) {
 		const tarn_arg_t *a = &in->args[i];
 
@@ -69,10 +67,16 @@ int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len)
 		}
 	}
 
-	out = g_try_malloc(total);
-	if (!out)
-		return tarn_error(TARN_ENOMEM, "cannot allocate %zu bytes for the arguments of '%s'",
-				  total, in->name);
+	*len = total;
+	return 0;
+}
+
+void tarn_payload_write(const struct payload_in *in, void *buf)
+{
+	struct wire_header h;
+	size_t name_len = strlen(in->name);
+	unsigned char *p = buf;
+
 	memset(&h, 0, sizeof(h));
 	h.magic = PAYLOAD_MAGIC;
 	h.version = PAYLOAD_VERSION;
@@ -85,7 +89,6 @@ int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len)
 	h.timeout = in->timeout;
 	h.id = in->id;
 	h.actor = in->actor;
-	p = out;
 	memcpy(p, &h, sizeof(h));
 	p += sizeof(h);
 	memcpy(p, in->name, name_len);
@@ -112,12 +115,28 @@ int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len)
 			memcpy(p, a->u.data, n);
 		p += n;
 	}
+}
+
+int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len)
+{
+	size_t total;
+	void *out;
+	int rc = tarn_payload_size(in, &total);
+
+	if (rc)
+		return rc;
+	out = g_try_malloc(total);
+	if (!out)
+		return tarn_error(TARN_ENOMEM, "cannot allocate %zu bytes for the arguments of '%s'",
+				  total, in->name);
+	tarn_payload_write(in, out);
 	*buf = out;
 	*len = total;
 	return 0;
 }
 
-int tarn_payload_decode(const void *buf, size_t len, struct payload **out)
+int tarn_payload_decode_into(const void *buf, size_t len, void *space, size_t cap,
+			     struct payload **out)
 {
 	const unsigned char *p = buf, *end = p + len;
 	struct wire_header h;
@@ -144,7 +163,12 @@ int tarn_payload_decode(const void *buf, size_t len, struct payload **out)
 
 	need = sizeof(*pl) + h.num_returns * sizeof(tarn_ref_t) +
 	       h.nargs * sizeof(struct payload_arg);
-	pl = g_try_malloc0(need);
+	if (need <= cap) {
+		pl = space;
+		memset(pl, 0, need);
+	} else {
+		pl = g_try_malloc0(need);
+	}
 	if (!pl)
 		return tarn_error(TARN_ENOMEM, "cannot decode a task payload of %zu bytes", len);
 	pl->returns = (tarn_ref_t *)(pl + 1);
@@ -190,7 +214,13 @@ int tarn_payload_decode(const void *buf, size_t len, struct payload **out)
 	*out = pl;
 	return 0;
 corrupt:
-	g_free(pl);
+	if ((void *)pl != space)
+		g_free(pl);
 	return tarn_error(TARN_EPROTO, "task payload for '%.*s' is truncated or corrupt",
 			  (int)h.name_len, (const char *)buf + sizeof(h));
+}
+
+int tarn_payload_decode(const void *buf, size_t len, struct payload **out)
+{
+	return tarn_payload_decode_into(buf, len, NULL, 0, out);
 }

@@ -402,6 +402,8 @@ static int submit(uint32_t kind, const char *name, const char *display,
 	tarn_task_desc_t d;
 	size_t ndeps = 0, len = 0;
 	void *buf = NULL;
+	/* Backends copy the payload in submit(): a small one can live here. */
+	_Alignas(8) unsigned char small[512];
 	int rc;
 
 	rc = check_opts(display, o, nargs, args, out_refs);
@@ -430,9 +432,17 @@ static int submit(uint32_t kind, const char *name, const char *display,
 	in.num_returns = o->num_returns;
 	in.args = args;
 	in.nargs = nargs;
-	rc = tarn_payload_encode(&in, &buf, &len);
+	rc = tarn_payload_size(&in, &len);
 	if (rc)
 		goto out;
+	if (len <= sizeof(small)) {
+		tarn_payload_write(&in, small);
+		buf = small;
+	} else {
+		rc = tarn_payload_encode(&in, &buf, &len);
+		if (rc)
+			goto out;
+	}
 
 	memset(&d, 0, sizeof(d));
 	d.size = sizeof(d);
@@ -455,7 +465,7 @@ static int submit(uint32_t kind, const char *name, const char *display,
 	d.num_returns = o->num_returns;
 	d.payload = buf;
 	d.payload_len = len;
-	tarn_error(0, "%s", ""); /* so that a set_error() from the backend shows */
+	tarn_error_clear(); /* so that a set_error() from the backend shows */
 	if (kind == TARN_TASK_ACTOR_CREATE)
 		rc = tarn_rt.ops->actor_create(tarn_rt.be, &d);
 	else
@@ -474,7 +484,8 @@ static int submit(uint32_t kind, const char *name, const char *display,
 	if (o->num_returns)
 		memcpy(out_refs, returns, o->num_returns * sizeof(tarn_ref_t));
 out:
-	g_free(buf);
+	if (buf != small)
+		g_free(buf);
 	if (returns != returns_small)
 		g_free(returns);
 	if (deps != deps_small)
@@ -508,6 +519,182 @@ TARN_API int tarn_remote(const char *name, const tarn_arg_t *args,
 		      nargs, opts, out_refs);
 }
 
+/*
+ * Calls per chunk of a batch: big enough that the backend's lock and the
+ * allocations are paid rarely, small enough that a chunk's descriptors and
+ * payloads stay in cache.
+ */
+#define BATCH_CHUNK 256
+
+struct batch {
+	tarn_task_desc_t d[BATCH_CHUNK];
+	tarn_ref_t *deps;          /* BATCH_CHUNK * nargs */
+	size_t payload_cap;
+	unsigned char *payload;    /* the chunk's payloads, back to back */
+};
+
+/* Hand calls [first, first + n) to the backend; all or none. */
+static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args,
+		       size_t nargs, size_t first, size_t n,
+		       const tarn_task_opts_t *o, tarn_ref_t *out_refs)
+{
+	struct payload_in in;
+	size_t total = 0, len, off = 0;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.kind = TARN_TASK_PLAIN;
+	in.name = name;
+	in.max_retries = o->max_retries >= 0 ? o->max_retries : tarn_rt.default_max_retries;
+	in.retry_on_error = o->retry_on_error;
+	in.timeout = o->timeout > 0 ? o->timeout : 0;
+	in.num_returns = o->num_returns;
+	in.nargs = nargs;
+	/* Sizes first: every argument is checked before anything is minted. */
+	for (size_t i = 0; i < n; i++) {
+		in.args = args + (first + i) * nargs;
+		rc = tarn_payload_size(&in, &len);
+		if (rc) {
+			char detail[1024];
+
+			g_strlcpy(detail, tarn_last_error(), sizeof(detail));
+			return tarn_error(rc, "tarn_remote_batch: call %zu: %s", first + i, detail);
+		}
+		total += len;
+	}
+	if (total > b->payload_cap) {
+		unsigned char *p = g_try_realloc(b->payload, total);
+
+		if (!p)
+			return tarn_error(TARN_ENOMEM, "tarn_remote_batch: cannot allocate %zu bytes of arguments",
+					  total);
+		b->payload = p;
+		b->payload_cap = total;
+	}
+	for (size_t i = 0; i < n; i++) {
+		tarn_task_desc_t *d = &b->d[i];
+		tarn_ref_t *returns = out_refs ? out_refs + (first + i) * o->num_returns : NULL;
+		tarn_ref_t *deps = b->deps + i * nargs;
+		size_t ndeps = 0;
+
+		in.args = args + (first + i) * nargs;
+		in.id = tarn_rt_mint();
+		for (uint32_t r = 0; r < o->num_returns; r++)
+			returns[r] = tarn_rt_mint();
+		in.returns = returns;
+		for (size_t a = 0; a < nargs; a++)
+			if (in.args[a].kind == TARN_ARG_REF)
+				deps[ndeps++] = in.args[a].u.ref;
+		tarn_payload_size(&in, &len);
+		tarn_payload_write(&in, b->payload + off);
+
+		memset(d, 0, sizeof(*d));
+		d->size = sizeof(*d);
+		d->id = in.id;
+		d->kind = TARN_TASK_PLAIN;
+		d->name = name;
+		d->attempt = 1;
+		d->max_retries = (uint32_t)in.max_retries;
+		d->retry_on_error = in.retry_on_error;
+		d->timeout = in.timeout;
+		d->num_cpus = o->num_cpus;
+		d->num_gpus = o->num_gpus;
+		d->memory = o->memory;
+		d->resources = o->resources;
+		d->num_resources = o->num_resources;
+		d->deps = deps;
+		d->num_deps = ndeps;
+		d->returns = returns;
+		d->num_returns = o->num_returns;
+		d->payload = b->payload + off;
+		d->payload_len = len;
+		off += len;
+	}
+	tarn_error_clear();
+	if (tarn_rt.ops->submit_batch) {
+		rc = tarn_rt.ops->submit_batch(tarn_rt.be, b->d, n);
+		if (rc == 0)
+			return 0;
+		n = 0;
+	} else {
+		rc = 0;
+		for (size_t i = 0; i < n && !rc; i++) {
+			rc = tarn_rt.ops->submit(tarn_rt.be, &b->d[i]);
+			if (rc)
+				n = i; /* calls before it are the backend's now */
+		}
+		if (!rc)
+			return 0;
+	}
+	{
+		char detail[1024];
+
+		g_strlcpy(detail, tarn_last_error(), sizeof(detail));
+		/* What the backend took still runs; nobody will read its results. */
+		for (size_t i = 0; i < n; i++)
+			for (uint32_t r = 0; r < o->num_returns; r++)
+				tarn_rt.ops->release(tarn_rt.be, b->d[i].returns[r]);
+		return tarn_error(rc, "backend '%s' refused call %zu of a batch of '%s': %s",
+				  tarn_rt.plugin->name, first + n, name,
+				  detail[0] ? detail : tarn_strerror(rc));
+	}
+}
+
+TARN_API int tarn_remote_batch(const char *name, const tarn_arg_t *args,
+			       size_t nargs, size_t ncalls,
+			       const tarn_task_opts_t *opts,
+			       tarn_ref_t *out_refs)
+{
+	static const tarn_task_opts_t defaults = TARN_TASK_OPTS_INIT;
+	const tarn_task_opts_t *o = opts ? opts : &defaults;
+	struct batch *b;
+	size_t done = 0;
+	int rc = check_init("tarn_remote_batch");
+
+	if (rc)
+		return rc;
+	if (!name)
+		return tarn_error(TARN_EINVAL, "tarn_remote_batch: task name is NULL");
+	if (!tarn_registry_find(name, REG_TASK))
+		return unknown_name(REG_TASK, "task", name);
+	if (ncalls == 0)
+		return 0;
+	if (nargs && ncalls > SIZE_MAX / nargs / sizeof(tarn_arg_t))
+		return tarn_error(TARN_EINVAL, "tarn_remote_batch: %zu calls of %zu arguments overflow",
+				  ncalls, nargs);
+	if (o->num_returns && ncalls > SIZE_MAX / o->num_returns / sizeof(tarn_ref_t))
+		return tarn_error(TARN_EINVAL, "tarn_remote_batch: %zu calls of %u results overflow",
+				  ncalls, o->num_returns);
+	rc = check_opts(name, o, nargs * ncalls, args, out_refs);
+	if (rc)
+		return rc;
+
+	b = g_try_new0(struct batch, 1);
+	if (b)
+		b->deps = g_try_new(tarn_ref_t, BATCH_CHUNK * (nargs ? nargs : 1));
+	if (!b || !b->deps) {
+		if (b)
+			g_free(b);
+		return tarn_error(TARN_ENOMEM, "tarn_remote_batch: out of memory");
+	}
+	while (done < ncalls && rc == 0) {
+		size_t n = MIN(ncalls - done, BATCH_CHUNK);
+
+		rc = batch_chunk(b, name, args, nargs, done, n, o, out_refs);
+		if (rc == 0)
+			done += n;
+	}
+	if (rc && o->num_returns) {
+		for (size_t i = 0; i < done * o->num_returns; i++)
+			tarn_rt.ops->release(tarn_rt.be, out_refs[i]);
+		memset(out_refs, 0, ncalls * o->num_returns * sizeof(tarn_ref_t));
+	}
+	g_free(b->payload);
+	g_free(b->deps);
+	g_free(b);
+	return rc;
+}
+
 /* Objects ---------------------------------------------------------------- */
 
 TARN_API int tarn_put(const void *data, size_t len, tarn_ref_t *out)
@@ -538,22 +725,19 @@ TARN_API int tarn_put(const void *data, size_t len, tarn_ref_t *out)
 	return 0;
 }
 
-TARN_API int tarn_get(tarn_ref_t ref, double timeout, tarn_object_t **out)
+/*
+ * Fetch @ref into caller storage: pinned on success, and a task error is
+ * already turned into TARN_ETASK (and unpinned).
+ */
+static int fetch_view(tarn_ref_t ref, double timeout, tarn_obj_view_t *view)
 {
-	struct tarn_object *obj;
-	int rc = check_init("tarn_get");
+	int rc;
 
-	if (rc)
-		return rc;
-	if (!out)
-		return tarn_error(TARN_EINVAL, "tarn_get: out is NULL");
-	*out = NULL;
 	if (!tarn_ref_is_valid(ref))
 		return tarn_error(TARN_EINVAL, "tarn_get: the null ref");
-	obj = g_new0(struct tarn_object, 1);
-	rc = tarn_rt.ops->fetch(tarn_rt.be, ref, timeout, &obj->view);
+	memset(view, 0, sizeof(*view));
+	rc = tarn_rt.ops->fetch(tarn_rt.be, ref, timeout, view);
 	if (rc) {
-		g_free(obj);
 		if (rc == TARN_ETIMEDOUT)
 			return tarn_error(rc, "tarn_get: ref %" PRIu64 ":%" PRIu64 " not ready after %.3f s",
 					  ref.origin, ref.seq, timeout);
@@ -563,32 +747,54 @@ TARN_API int tarn_get(tarn_ref_t ref, double timeout, tarn_object_t **out)
 		return tarn_error(rc, "tarn_get: ref %" PRIu64 ":%" PRIu64 ": %s",
 				  ref.origin, ref.seq, tarn_strerror(rc));
 	}
-	if (obj->view.flags & TARN_OBJ_ERROR) {
-		rc = tarn_error(TARN_ETASK, "%.*s", (int)obj->view.len,
-				(const char *)obj->view.data);
-		tarn_rt.ops->unpin(tarn_rt.be, &obj->view);
-		g_free(obj);
+	if (view->flags & TARN_OBJ_ERROR) {
+		rc = tarn_error(TARN_ETASK, "%.*s", (int)view->len,
+				(const char *)view->data);
+		tarn_rt.ops->unpin(tarn_rt.be, view);
 		return rc;
 	}
+	return 0;
+}
+
+TARN_API int tarn_get(tarn_ref_t ref, double timeout, tarn_object_t **out)
+{
+	struct tarn_object *obj;
+	tarn_obj_view_t view;
+	int rc = check_init("tarn_get");
+
+	if (rc)
+		return rc;
+	if (!out)
+		return tarn_error(TARN_EINVAL, "tarn_get: out is NULL");
+	*out = NULL;
+	rc = fetch_view(ref, timeout, &view);
+	if (rc)
+		return rc;
+	obj = g_new(struct tarn_object, 1);
+	obj->view = view;
 	obj->generation = atomic_load(&tarn_rt.generation);
 	*out = obj;
 	return 0;
 }
 
+/* No object handle: a fixed-size value is copied out and unpinned at once. */
 static int get_fixed(tarn_ref_t ref, double timeout, void *out, size_t size)
 {
-	tarn_object_t *obj;
-	int rc = tarn_get(ref, timeout, &obj);
+	tarn_obj_view_t view;
+	int rc = check_init("tarn_get");
 
 	if (rc)
 		return rc;
-	if (obj->view.len != size) {
+	rc = fetch_view(ref, timeout, &view);
+	if (rc)
+		return rc;
+	if (view.len != size) {
 		rc = tarn_error(TARN_EINVAL, "object %" PRIu64 ":%" PRIu64 " is %zu bytes, expected %zu",
-				ref.origin, ref.seq, obj->view.len, size);
+				ref.origin, ref.seq, view.len, size);
 	} else {
-		memcpy(out, obj->view.data, size);
+		memcpy(out, view.data, size);
 	}
-	tarn_object_release(obj);
+	tarn_rt.ops->unpin(tarn_rt.be, &view);
 	return rc;
 }
 

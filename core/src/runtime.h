@@ -67,12 +67,21 @@ struct payload_in {
 
 /* Encode into a g_malloc()ed buffer; returns 0 or TARN_EINVAL/ENOMEM. */
 int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len);
+/* The two halves, for callers that pack many payloads in one buffer. */
+int tarn_payload_size(const struct payload_in *in, size_t *len); /* checks @in */
+void tarn_payload_write(const struct payload_in *in, void *buf);  /* *len bytes */
 /*
  * Decode @buf; the result is one g_malloc()ed block (g_free it) whose
  * inline argument data points into @buf, which must outlive it.
  * TARN_EPROTO for malformed bytes.
  */
 int tarn_payload_decode(const void *buf, size_t len, struct payload **out);
+/*
+ * The same, into @space (@cap bytes, aligned for struct payload) when the
+ * result fits; *@out is then @space, and only another pointer is freed.
+ */
+int tarn_payload_decode_into(const void *buf, size_t len, void *space, size_t cap,
+			     struct payload **out);
 
 /* exec.c: the host side of task execution -------------------------------- */
 

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "pp.h"
+#include "reftab.h"
 
 extern char **environ;
 
@@ -32,7 +34,9 @@ struct pobj {
 	uint32_t flags;
 	uint64_t len;
 	uint64_t off;          /* store offset, or PP_INLINE */
-	unsigned char *bytes;  /* the inline copy */
+	unsigned char *bytes;  /* the inline copy: small, or on the heap */
+	/* Most results are a few bytes: keep them without an allocation. */
+	_Alignas(8) unsigned char small[16];
 	uint32_t holds;
 	uint32_t pins;         /* driver views, worker fetches, pending tasks */
 	int alloc_slot;        /* worker writing an unsealed store block, or -1 */
@@ -54,7 +58,44 @@ struct ptask {
 	uint64_t payload_off; /* store block holding the payload, or PP_INLINE */
 	struct pactor *actor;
 	bool kill;          /* the actor's kill marker, not a task */
+	struct ptask *next; /* in the ready queue, or the spare list */
+	bool block;         /* allocated as a TASK_BLOCK, reusable */
 };
+
+/* Tasks whose inputs exist, in order: a list through the tasks themselves. */
+struct ready_queue {
+	struct ptask *head, *tail;
+};
+
+static void ready_push_tail(struct ready_queue *q, struct ptask *t)
+{
+	t->next = NULL;
+	if (q->tail)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static void ready_push_head(struct ready_queue *q, struct ptask *t)
+{
+	t->next = q->head;
+	q->head = t;
+	if (!q->tail)
+		q->tail = t;
+}
+
+static struct ptask *ready_pop_head(struct ready_queue *q)
+{
+	struct ptask *t = q->head;
+
+	if (t) {
+		q->head = t->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return t;
+}
 
 struct pactor {
 	tarn_actor_t id;
@@ -71,7 +112,7 @@ struct pworker {
 	bool alive;
 	struct pp_ring *in, *out;
 	struct pp_slot *sh;
-	GHashTable *inflight; /* task id -> ptask */
+	struct reftab inflight; /* task id -> ptask */
 	GHashTable *pins;     /* ref -> count of fetch pins it holds */
 	tarn_ref_t timed_out; /* the task it was killed for */
 };
@@ -88,6 +129,11 @@ struct pp_driver {
 	const tarn_host_services_t *host;
 	GMutex lock;
 	GCond changed; /* an object was sealed or a worker died */
+	/*
+	 * Threads in g_cond_wait_until(&changed): glib's broadcast is a
+	 * futex syscall even with nobody waiting, once per sealed object.
+	 */
+	uint32_t cond_waiters;
 	int ctl_fd, store_fd;
 	struct pp_control *ctl;
 	size_t ctl_size;
@@ -99,19 +145,23 @@ struct pp_driver {
 	uint32_t nworkers;
 	struct pworker workers[PP_MAX_WORKERS];
 	uint64_t next_origin;
-	GHashTable *objs;   /* ref -> pobj */
+	struct reftab objs; /* ref -> pobj */
+	struct pobj *spare_objs; /* freed records, linked through their first word */
+	uint32_t nspare_objs;
+	struct ptask *spare_tasks; /* freed TASK_BLOCKs */
+	uint32_t nspare_tasks;
 	GHashTable *actors; /* actor -> pactor */
-	GQueue ready;       /* tasks whose deps exist, not dispatched yet */
+	struct ready_queue ready; /* tasks whose deps exist, not dispatched yet */
 	GPtrArray *lost;    /* struct lost, for the progress thread */
 	GPtrArray *libs;
 	GThread *progress;
 	atomic_bool stop;
+	atomic_uint callers; /* threads inside submit, fetch or wait */
 	char *plugin_path;
 	char *preload;
 	char **argv;
 	char hostname[128];
 	uint64_t last_reap_ns;
-	GHashTable *views;      /* tokens of views handed out, freed at close */
 	uint32_t start_failures; /* workers in a row that died before serving */
 	char *broken;           /* why the pool stopped starting workers */
 };
@@ -123,44 +173,79 @@ static struct pp_driver *D(struct tarn_backend *be)
 
 static void seal_locked(struct pp_driver *d, struct pobj *o);
 
+static void changed_locked(struct pp_driver *d)
+{
+	if (d->cond_waiters)
+		g_cond_broadcast(&d->changed);
+}
+
 /* Objects ----------------------------------------------------------------------- */
 
 static struct pobj *obj_find(struct pp_driver *d, tarn_ref_t ref)
 {
-	return g_hash_table_lookup(d->objs, &ref);
+	return reftab_find(&d->objs, ref);
 }
 
 static struct pobj *obj_new(struct pp_driver *d, tarn_ref_t ref)
 {
-	struct pobj *o = g_new0(struct pobj, 1);
+	struct pobj *o = d->spare_objs;
+
+	if (o) {
+		d->spare_objs = *(struct pobj **)o;
+		d->nspare_objs--;
+		memset(o, 0, sizeof(*o));
+	} else {
+		o = g_new0(struct pobj, 1);
+	}
 
 	o->ref = ref;
 	o->off = PP_INLINE;
 	o->alloc_slot = -1;
-	g_hash_table_replace(d->objs, &o->ref, o);
+	reftab_put(&d->objs, ref, o);
 	return o;
+}
+
+static void obj_free_bytes(struct pobj *o)
+{
+	if (o->bytes != o->small)
+		g_free(o->bytes);
+	o->bytes = NULL;
+}
+
+/* Room for @len inline bytes in @o (which has none); NULL when out of memory. */
+static unsigned char *obj_alloc_bytes(struct pobj *o, size_t len)
+{
+	o->bytes = len <= sizeof(o->small) ? o->small : g_try_malloc(len);
+	return o->bytes;
 }
 
 static void obj_drop_bytes(struct pp_driver *d, struct pobj *o)
 {
 	if (o->off != PP_INLINE)
 		pp_arena_free(d->arena, o->off);
-	g_free(o->bytes);
+	obj_free_bytes(o);
 	o->bytes = NULL;
 	o->off = PP_INLINE;
 	o->made = false;
 	o->alloc_slot = -1;
 }
 
-static void obj_free(gpointer p)
-{
-	struct pobj *o = p;
+/* Records kept for reuse: a malloc and a free per object cost ~8% of a no-op task. */
+#define SPARE_OBJS_MAX 4096
 
+static void obj_free(struct pp_driver *d, struct pobj *o)
+{
 	if (o->waiters)
 		g_ptr_array_free(o->waiters, TRUE);
 	if (o->fetchers)
 		g_array_free(o->fetchers, TRUE);
-	g_free(o->bytes);
+	obj_free_bytes(o);
+	if (d && d->nspare_objs < SPARE_OBJS_MAX) {
+		*(struct pobj **)o = d->spare_objs;
+		d->spare_objs = o;
+		d->nspare_objs++;
+		return;
+	}
 	g_free(o);
 }
 
@@ -174,7 +259,8 @@ static void obj_maybe_free(struct pp_driver *d, struct pobj *o)
 	if (o->off != PP_INLINE)
 		pp_arena_free(d->arena, o->off);
 	o->off = PP_INLINE;
-	g_hash_table_remove(d->objs, &o->ref);
+	reftab_remove(&d->objs, o->ref);
+	obj_free(d, o);
 }
 
 static const void *obj_data(struct pp_driver *d, struct pobj *o)
@@ -259,13 +345,32 @@ static void reply_fetch(struct pp_driver *d, int slot, uint64_t req, struct pobj
 _Static_assert(sizeof(struct ptask) % 8 == 0, "refs after struct ptask must stay aligned");
 
 /* One allocation per task: the struct, then deps, returns, payload, name. */
-static struct ptask *task_copy(const tarn_task_desc_t *t)
+/*
+ * Task copies of up to TASK_BLOCK bytes (most tasks) come from blocks kept
+ * for reuse, up to SPARE_TASKS_MAX of them: malloc and free were a sixth of
+ * the driver's time per no-op task.
+ */
+#define TASK_BLOCK 512
+#define SPARE_TASKS_MAX 4096
+
+static struct ptask *task_copy(struct pp_driver *d, const tarn_task_desc_t *t)
 {
 	size_t deps = t->num_deps * sizeof(tarn_ref_t), rets = t->num_returns * sizeof(tarn_ref_t);
 	size_t name = strlen(t->name) + 1;
-	struct ptask *p = g_malloc0(sizeof(*p) + deps + rets + t->payload_len + name);
-	unsigned char *q = (unsigned char *)(p + 1);
+	size_t total = sizeof(struct ptask) + deps + rets + t->payload_len + name;
+	struct ptask *p;
+	unsigned char *q;
 
+	if (total <= TASK_BLOCK && d->spare_tasks) {
+		p = d->spare_tasks;
+		d->spare_tasks = p->next;
+		d->nspare_tasks--;
+	} else {
+		p = g_malloc(total <= TASK_BLOCK ? TASK_BLOCK : total);
+	}
+	memset(p, 0, sizeof(*p));
+	p->block = total <= TASK_BLOCK;
+	q = (unsigned char *)(p + 1);
 	p->d = *t;
 	p->d.size = sizeof(p->d);
 	/* ptask ends 8-aligned and refs are 16 bytes: deps and returns stay aligned. */
@@ -293,6 +398,12 @@ static void task_free(struct pp_driver *d, struct ptask *t)
 {
 	if (t->payload_off != PP_INLINE)
 		pp_arena_free(d->arena, t->payload_off);
+	if (t->block && d->nspare_tasks < SPARE_TASKS_MAX) {
+		t->next = d->spare_tasks;
+		d->spare_tasks = t;
+		d->nspare_tasks++;
+		return;
+	}
 	g_free(t);
 }
 
@@ -322,7 +433,9 @@ static void store_error_locked(struct pp_driver *d, struct ptask *t, const char 
 		if (o->sealed)
 			continue;
 		obj_drop_bytes(d, o);
-		o->bytes = g_memdup2(msg, len);
+		if (!obj_alloc_bytes(o, len))
+			continue; /* no memory for the message: it stays unmade */
+		memcpy(o->bytes, msg, len);
 		o->len = len;
 		o->flags = TARN_OBJ_ERROR;
 		o->made = true;
@@ -337,11 +450,13 @@ static void store_error_locked(struct pp_driver *d, struct ptask *t, const char 
 
 static int pick_worker(struct pp_driver *d)
 {
-	int best = -1;
+	int best = -1, here = sched_getcpu();
 	guint best_n = G_MAXUINT;
+	bool best_apart = false;
 
 	for (uint32_t i = 0; i < d->nworkers; i++) {
 		struct pworker *w = &d->workers[i];
+		bool apart;
 		guint n;
 
 		if (!w->alive)
@@ -351,10 +466,13 @@ static int pick_worker(struct pp_driver *d)
 		 * flight, and a cap would starve the very tasks they wait for.
 		 * A full ring pushes back instead.
 		 */
-		n = g_hash_table_size(w->inflight);
-		if (n < best_n) {
+		n = (guint)reftab_size(&w->inflight);
+		/* Among the least busy, one polling on another CPU than ours. */
+		apart = atomic_load_explicit(&w->sh->cpu, memory_order_relaxed) != here;
+		if (n < best_n || (n == best_n && apart && !best_apart)) {
 			best = (int)i;
 			best_n = n;
+			best_apart = apart;
 		}
 	}
 	return best;
@@ -416,7 +534,7 @@ static bool send_task(struct pp_driver *d, struct ptask *t, int slot)
 	pp_ring_commit(w->in);
 	pp_doorbell_ring(&w->sh->bell);
 	t->slot = slot;
-	g_hash_table_replace(w->inflight, &t->d.id, t);
+	reftab_put(&w->inflight, t->d.id, t);
 	return true;
 }
 
@@ -448,12 +566,12 @@ static void dispatch(struct pp_driver *d)
 	gpointer k, v;
 	struct ptask *t;
 
-	while ((t = g_queue_peek_head(&d->ready))) {
+	while ((t = d->ready.head)) {
 		int slot = pick_worker(d);
 
 		if (slot < 0 || !send_task(d, t, slot))
 			break;
-		g_queue_pop_head(&d->ready);
+		ready_pop_head(&d->ready);
 	}
 	g_hash_table_iter_init(&it, d->actors);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
@@ -476,7 +594,7 @@ static void task_dep_ready(struct pp_driver *d, struct ptask *t)
 	if (--t->missing)
 		return;
 	if (!t->actor)
-		g_queue_push_tail(&d->ready, t);
+		ready_push_tail(&d->ready, t);
 	/* Actor calls wait in their actor's queue; dispatch() pumps it. */
 }
 
@@ -500,12 +618,12 @@ static void seal_locked(struct pp_driver *d, struct pobj *o)
 		}
 		g_array_free(f, TRUE);
 	}
-	g_cond_broadcast(&d->changed);
+	changed_locked(d);
 	obj_maybe_free(d, o);
 }
 
-/* Register @t (copied) and run it once its deps exist (lock held). */
-static int submit_locked(struct pp_driver *d, struct ptask *t)
+/* Register @t (copied) to run once its deps exist (lock held). */
+static void register_locked(struct pp_driver *d, struct ptask *t)
 {
 	/* The submitter's hold on each result exists from now on. */
 	for (size_t i = 0; i < t->d.num_returns; i++) {
@@ -531,7 +649,13 @@ static int submit_locked(struct pp_driver *d, struct ptask *t)
 	if (t->actor)
 		g_queue_push_tail(&t->actor->pending, t);
 	else if (!t->missing)
-		g_queue_push_tail(&d->ready, t);
+		ready_push_tail(&d->ready, t);
+}
+
+/* Register @t and send what can run now (lock held). */
+static int submit_locked(struct pp_driver *d, struct ptask *t)
+{
+	register_locked(d, t);
 	dispatch(d);
 	return 0;
 }
@@ -539,12 +663,11 @@ static int submit_locked(struct pp_driver *d, struct ptask *t)
 /* The end of a task's attempt on @w (lock held). */
 static void task_finished(struct pp_driver *d, struct pworker *w, const struct m_done *m)
 {
-	struct ptask *t = g_hash_table_lookup(w->inflight, &m->id);
+	struct ptask *t = reftab_remove(&w->inflight, m->id);
 	bool unsealed = false;
 
 	if (!t)
 		return;
-	g_hash_table_remove(w->inflight, &m->id);
 	if (d->host->task_done)
 		d->host->task_done(d->host->host, &t->d, &m->report);
 	for (size_t i = 0; i < t->d.num_returns; i++) {
@@ -585,9 +708,14 @@ static void on_seal(struct pp_driver *d, struct pworker *w, const struct m_obj *
 	if (m->off == PP_INLINE) {
 		if (o->off != PP_INLINE)
 			pp_arena_free(d->arena, o->off);
-		g_free(o->bytes);
+		obj_free_bytes(o);
 		o->off = PP_INLINE;
-		o->bytes = g_memdup2(bytes, m->len ? m->len : 1);
+		if (!obj_alloc_bytes(o, m->len)) {
+			pp_log(d->host, TARN_LOG_ERROR, "no memory for a %" G_GUINT64_FORMAT
+			       "-byte result from worker %d", m->len, w->slot);
+			return;
+		}
+		memcpy(o->bytes, bytes, m->len);
 	} else if (o->off != m->off) {
 		pp_log(d->host, TARN_LOG_ERROR, "worker %d sealed %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT
 		       " at an offset it was not given", w->slot, m->ref.origin, m->ref.seq);
@@ -731,7 +859,7 @@ static void on_submit(struct pp_driver *d, struct pworker *w, const unsigned cha
 	q += pp_pad8(m.name_len);
 	t.payload = q;
 	t.payload_len = m.payload_len;
-	pt = task_copy(&t);
+	pt = task_copy(d, &t);
 	g_free(name);
 	(void)w;
 	if (t.kind == TARN_TASK_ACTOR_CREATE) {
@@ -979,6 +1107,7 @@ static void ring_reset(struct pp_driver *d, struct pworker *w)
 	atomic_store(&sh->run_seq, 0);
 	atomic_store(&sh->run_since_ns, 0);
 	atomic_store(&sh->ready, 0);
+	atomic_store(&sh->cpu, -1);
 	(void)d;
 }
 
@@ -1028,7 +1157,7 @@ static void fail_everything(struct pp_driver *d)
 		alive |= d->workers[i].alive;
 	if (alive)
 		return;
-	while ((t = g_queue_pop_head(&d->ready))) {
+	while ((t = ready_pop_head(&d->ready))) {
 		store_error_locked(d, t, d->broken);
 		task_unpin_deps(d, t);
 		task_free(d, t);
@@ -1054,6 +1183,7 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 	GHashTableIter it;
 	gpointer k, v;
 	GPtrArray *again = g_ptr_array_new();
+	GPtrArray *orphans = g_ptr_array_new();
 
 	bool started = atomic_load(&w->sh->ready) != 0;
 
@@ -1073,9 +1203,11 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 	       (int)w->pid, WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
 	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
 	       d->broken ? "" : "; starting a replacement");
-	g_hash_table_iter_init(&it, w->inflight);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct ptask *t = v;
+	/* Emptied first: what follows may dispatch, and must not see these. */
+	reftab_values(&w->inflight, orphans);
+	reftab_clear(&w->inflight);
+	for (guint i = 0; i < orphans->len; i++) {
+		struct ptask *t = orphans->pdata[i];
 		bool ran = pp_ref_equal(&t->d.id, &running);
 
 		t->slot = -1;
@@ -1104,9 +1236,9 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 			g_ptr_array_add(again, t); /* never started: just run it elsewhere */
 		}
 	}
-	g_hash_table_remove_all(w->inflight);
+	g_ptr_array_free(orphans, TRUE);
 	for (guint i = 0; i < again->len; i++)
-		g_queue_push_head(&d->ready, again->pdata[i]);
+		ready_push_head(&d->ready, again->pdata[i]);
 	g_ptr_array_free(again, TRUE);
 
 	/* Its actors are gone: every call still queued fails. */
@@ -1137,18 +1269,23 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 		}
 	}
 	g_hash_table_remove_all(w->pins);
-	g_hash_table_iter_init(&it, d->objs);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct pobj *o = v;
+	{
+		GPtrArray *all = g_ptr_array_new();
 
-		if (o->alloc_slot == w->slot && !o->sealed)
-			obj_drop_bytes(d, o);
+		reftab_values(&d->objs, all);
+		for (guint i = 0; i < all->len; i++) {
+			struct pobj *o = all->pdata[i];
+
+			if (o->alloc_slot == w->slot && !o->sealed)
+				obj_drop_bytes(d, o);
+		}
+		g_ptr_array_free(all, TRUE);
 	}
 	if (!atomic_load(&d->stop) && !d->broken)
 		spawn_worker(d, w->slot);
 	if (d->broken)
 		fail_everything(d);
-	g_cond_broadcast(&d->changed);
+	changed_locked(d);
 	dispatch(d);
 }
 
@@ -1175,7 +1312,7 @@ static void watch_workers(struct pp_driver *d)
 		running.seq = atomic_load(&w->sh->run_seq);
 		if (!running.seq)
 			continue;
-		t = g_hash_table_lookup(w->inflight, &running);
+		t = reftab_find(&w->inflight, running);
 		if (t && t->d.timeout > 0 &&
 		    now - atomic_load(&w->sh->run_since_ns) > (uint64_t)(t->d.timeout * 1e9)) {
 			w->timed_out = running;
@@ -1208,13 +1345,13 @@ static void handle_lost(struct pp_driver *d)
 		g_mutex_lock(&d->lock);
 		if (verdict == TARN_RETRY) {
 			l->t->d.attempt++;
-			g_queue_push_head(&d->ready, l->t);
+			ready_push_head(&d->ready, l->t);
 			dispatch(d);
 		} else {
 			task_unpin_deps(d, l->t);
 			task_free(d, l->t);
 		}
-		g_cond_broadcast(&d->changed);
+		changed_locked(d);
 		g_mutex_unlock(&d->lock);
 		g_free(l);
 	}
@@ -1228,25 +1365,46 @@ static int64_t idle_wait_ns(struct pp_driver *d)
 
 	g_mutex_lock(&d->lock);
 	for (uint32_t i = 0; i < d->nworkers && !busy; i++)
-		busy = g_hash_table_size(d->workers[i].inflight) > 0;
+		busy = reftab_size(&d->workers[i].inflight) > 0;
 	g_mutex_unlock(&d->lock);
 	return busy ? 5000000 : 50000000;
 }
 
+static bool any_output(struct pp_driver *d)
+{
+	for (uint32_t i = 0; i < d->nworkers; i++)
+		if (d->workers[i].alive && pp_ring_has_data(d->workers[i].out))
+			return true;
+	return false;
+}
+
+/*
+ * The progress thread serves the workers while no application thread is
+ * inside tarn: it drains their rings, answers their requests, reaps dead
+ * workers and enforces time limits. It never spins. A thread inside submit,
+ * fetch or wait drains the rings itself, so while one is (d->callers > 0)
+ * this thread only reaps, every millisecond, and is not a doorbell sleeper
+ * (workers need not wake it). Were it woken too, it would take the lock
+ * first, and on a machine with fewer cores than runnable threads be
+ * preempted holding it while the caller waits.
+ */
 static gpointer progress_main(gpointer data)
 {
 	struct pp_driver *d = data;
-	uint64_t last_work = pp_now_ns();
 
 	while (!atomic_load(&d->stop)) {
 		uint32_t seq = pp_doorbell_seq(&d->ctl->driver_bell);
-		uint64_t now;
-		size_t n;
-		bool lost;
+		uint64_t now = pp_now_ns();
+		size_t n = 0;
+		bool lost, callers = atomic_load(&d->callers) > 0;
 
+		if (callers && now - d->last_reap_ns <= 2000000) {
+			g_usleep(1000);
+			continue;
+		}
 		g_mutex_lock(&d->lock);
-		n = progress_locked(d);
-		now = pp_now_ns();
+		if (!callers)
+			n = progress_locked(d);
 		if (now - d->last_reap_ns > 2000000) {
 			watch_workers(d);
 			d->last_reap_ns = now;
@@ -1255,15 +1413,8 @@ static gpointer progress_main(gpointer data)
 		g_mutex_unlock(&d->lock);
 		if (lost)
 			handle_lost(d);
-		if (n || lost) {
-			last_work = now;
+		if (n || lost || callers)
 			continue;
-		}
-		if (now - last_work < d->spin_ns) {
-			for (int i = 0; i < 64; i++)
-				pp_cpu_relax();
-			continue;
-		}
 		/*
 		 * Deaths and time limits are checked on every wakeup; when nothing
 		 * runs, a check every 50 ms keeps an idle pool near 0 CPU.
@@ -1380,17 +1531,16 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 		d->ctl->slots[i].in_off = head + 2 * i * pp_ring_size(PP_RING_BYTES);
 		d->ctl->slots[i].out_off = d->ctl->slots[i].in_off + pp_ring_size(PP_RING_BYTES);
 	}
-	d->objs = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, obj_free);
+	/* The driver's own refs (origin 0) are the dense sequence. */
+	reftab_init(&d->objs, 0);
 	d->actors = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, NULL);
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
-	/* Views released after shutdown are never unpinned: free them here. */
-	d->views = g_hash_table_new_full(NULL, NULL, g_free, NULL);
 	d->argv = read_cmdline();
 	if (gethostname(d->hostname, sizeof(d->hostname) - 1) != 0)
 		snprintf(d->hostname, sizeof(d->hostname), "localhost");
 	for (uint32_t i = 0; i < d->nworkers; i++) {
-		d->workers[i].inflight = g_hash_table_new(pp_ref_hash, pp_ref_equal);
+		reftab_init(&d->workers[i].inflight, 0);
 		d->workers[i].pins = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, g_free, NULL);
 		if (spawn_worker(d, (int)i) != 0) {
 			host->set_error(host->host, "cannot start procpool's worker processes");
@@ -1444,16 +1594,19 @@ int pp_driver_close(struct tarn_backend *be)
 	for (uint32_t i = 0; i < d->nworkers; i++) {
 		struct pworker *w = &d->workers[i];
 
-		if (w->inflight) {
-			g_hash_table_iter_init(&it, w->inflight);
-			while (g_hash_table_iter_next(&it, &k, &v))
-				task_free(d, v);
-			g_hash_table_destroy(w->inflight);
+		if (w->inflight.slots) {
+			GPtrArray *all = g_ptr_array_new();
+
+			reftab_values(&w->inflight, all);
+			for (guint j = 0; j < all->len; j++)
+				task_free(d, all->pdata[j]);
+			g_ptr_array_free(all, TRUE);
+			reftab_fini(&w->inflight);
 		}
 		if (w->pins)
 			g_hash_table_destroy(w->pins);
 	}
-	while ((t = g_queue_pop_head(&d->ready)))
+	while ((t = ready_pop_head(&d->ready)))
 		task_free(d, t);
 	if (d->actors) {
 		g_hash_table_iter_init(&it, d->actors);
@@ -1467,20 +1620,30 @@ int pp_driver_close(struct tarn_backend *be)
 		}
 		g_hash_table_destroy(d->actors);
 	}
-	if (d->objs) {
+	if (d->objs.slots) {
 		/* Tasks still waiting for deps hang off their objects: free them once. */
 		GHashTable *seen = g_hash_table_new(NULL, NULL);
+		GPtrArray *all = g_ptr_array_new();
 
-		g_hash_table_iter_init(&it, d->objs);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			struct pobj *o = v;
+		reftab_values(&d->objs, all);
+		for (guint j = 0; j < all->len; j++) {
+			struct pobj *o = all->pdata[j];
 
 			for (guint i = 0; o->waiters && i < o->waiters->len; i++)
 				if (g_hash_table_add(seen, o->waiters->pdata[i]))
 					task_free(d, o->waiters->pdata[i]);
 		}
 		g_hash_table_destroy(seen);
-		g_hash_table_destroy(d->objs);
+		for (guint j = 0; j < all->len; j++)
+			obj_free(NULL, all->pdata[j]);
+		while (d->spare_objs) {
+			struct pobj *o = d->spare_objs;
+
+			d->spare_objs = *(struct pobj **)o;
+			g_free(o);
+		}
+		g_ptr_array_free(all, TRUE);
+		reftab_fini(&d->objs);
 	}
 	if (d->lost) {
 		for (guint i = 0; i < d->lost->len; i++) {
@@ -1491,10 +1654,12 @@ int pp_driver_close(struct tarn_backend *be)
 		}
 		g_ptr_array_free(d->lost, TRUE);
 	}
+	while ((t = d->spare_tasks)) {
+		d->spare_tasks = t->next;
+		g_free(t);
+	}
 	if (d->libs)
 		g_ptr_array_free(d->libs, TRUE);
-	if (d->views)
-		g_hash_table_destroy(d->views);
 	g_free(d->broken);
 	if (d->arena)
 		pp_arena_destroy(d->arena);
@@ -1523,7 +1688,7 @@ uint32_t pp_driver_nworkers(struct tarn_backend *be)
 
 /* ABI calls on the driver ---------------------------------------------------------- */
 
-int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+static int submit_inner(struct tarn_backend *be, const tarn_task_desc_t *t)
 {
 	struct pp_driver *d = D(be);
 	struct pactor *a = NULL;
@@ -1543,13 +1708,42 @@ int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 		}
 	}
 	{
-		struct ptask *p = task_copy(t);
+		struct ptask *p = task_copy(d, t);
 
 		p->actor = a;
 		rc = submit_locked(d, p);
 	}
+	/* Completions free ring space and results: take them while here. */
+	if (any_output(d))
+		progress_locked(d);
 	g_mutex_unlock(&d->lock);
 	return rc;
+}
+
+static int submit_batch_inner(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	struct pp_driver *d = D(be);
+
+	g_mutex_lock(&d->lock);
+	if (d->broken) {
+		d->host->set_error(d->host->host, d->broken);
+		g_mutex_unlock(&d->lock);
+		return TARN_EWORKER;
+	}
+	/*
+	 * One lock for the lot, and tasks go out as soon as they are
+	 * registered, so workers start on the first while the rest are copied.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		register_locked(d, task_copy(d, &tasks[i]));
+		if ((i & 31) == 31)
+			dispatch(d);
+	}
+	dispatch(d);
+	if (any_output(d))
+		progress_locked(d);
+	g_mutex_unlock(&d->lock);
+	return 0;
 }
 
 static int actor_create_locked(struct pp_driver *d, struct ptask *t)
@@ -1570,8 +1764,8 @@ static int actor_create_locked(struct pp_driver *d, struct ptask *t)
 	}
 	for (uint32_t i = 1; i < d->nworkers; i++)
 		if (count[i] < count[best] ||
-		    (count[i] == count[best] && g_hash_table_size(d->workers[i].inflight) <
-						      g_hash_table_size(d->workers[best].inflight)))
+		    (count[i] == count[best] && reftab_size(&d->workers[i].inflight) <
+						      reftab_size(&d->workers[best].inflight)))
 			best = (int)i;
 	g_free(count);
 	a->id = t->d.actor;
@@ -1588,7 +1782,7 @@ int pp_driver_actor_create(struct tarn_backend *be, const tarn_task_desc_t *ctor
 	int rc;
 
 	g_mutex_lock(&d->lock);
-	rc = actor_create_locked(d, task_copy(ctor));
+	rc = actor_create_locked(d, task_copy(d, ctor));
 	g_mutex_unlock(&d->lock);
 	return rc;
 }
@@ -1650,9 +1844,7 @@ int pp_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	}
 	obj_drop_bytes(d, o);
 	o->off = off;
-	if (off == PP_INLINE)
-		o->bytes = g_try_malloc(len ? len : 1);
-	if (off == PP_INLINE && !o->bytes) {
+	if (off == PP_INLINE && !obj_alloc_bytes(o, len)) {
 		rc = TARN_ENOMEM;
 		goto out;
 	}
@@ -1692,8 +1884,8 @@ static gint64 deadline_of(double timeout)
 	return timeout < 0 ? -1 : g_get_monotonic_time() + (gint64)(timeout * 1e6);
 }
 
-int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
-		    tarn_obj_view_t *view)
+static int fetch_inner(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+		       tarn_obj_view_t *view)
 {
 	struct pp_driver *d = D(be);
 	gint64 deadline = deadline_of(timeout);
@@ -1725,8 +1917,7 @@ int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 		 */
 		if (pp_now_ns() < spin_until) {
 			g_mutex_unlock(&d->lock);
-			for (int i = 0; i < 32; i++)
-				pp_cpu_relax();
+			pp_spin_step(pp_now_ns() + d->spin_ns - spin_until);
 			g_mutex_lock(&d->lock);
 			continue;
 		}
@@ -1757,8 +1948,8 @@ int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	view->data = obj_data(d, o);
 	view->len = o->len;
 	view->flags = o->flags;
-	view->token = g_memdup2(&o->ref, sizeof(o->ref));
-	g_hash_table_add(d->views, view->token);
+	/* The pin keeps @o alive until the view is unpinned. */
+	view->token = o;
 	g_mutex_unlock(&d->lock);
 	return 0;
 }
@@ -1771,18 +1962,17 @@ void pp_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
 	if (!view->token)
 		return;
 	g_mutex_lock(&d->lock);
-	o = obj_find(d, *(tarn_ref_t *)view->token);
-	if (o && o->pins) {
+	o = view->token;
+	if (o->pins) {
 		o->pins--;
 		obj_maybe_free(d, o);
 	}
-	g_hash_table_remove(d->views, view->token); /* frees it */
 	g_mutex_unlock(&d->lock);
 	view->token = NULL;
 }
 
-int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
-		   size_t num_returns, double timeout, bool *ready)
+static int wait_inner(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+		      size_t num_returns, double timeout, bool *ready)
 {
 	struct pp_driver *d = D(be);
 	gint64 deadline = deadline_of(timeout);
@@ -1810,11 +2000,63 @@ int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 
 			if (deadline >= 0 && deadline < until)
 				until = deadline;
+			d->cond_waiters++;
 			g_cond_wait_until(&d->changed, &d->lock, until);
+			d->cond_waiters--;
 		}
 	}
 	g_mutex_unlock(&d->lock);
 	return (int)count;
+}
+
+/*
+ * A thread inside submit, fetch or wait drains the rings itself; while one
+ * is, the progress thread keeps out of the way (see progress_main()).
+ */
+int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	atomic_fetch_add(&d->callers, 1);
+	rc = submit_inner(be, t);
+	atomic_fetch_sub(&d->callers, 1);
+	return rc;
+}
+
+int pp_driver_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	atomic_fetch_add(&d->callers, 1);
+	rc = submit_batch_inner(be, tasks, n);
+	atomic_fetch_sub(&d->callers, 1);
+	return rc;
+}
+
+int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+		    tarn_obj_view_t *view)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	atomic_fetch_add(&d->callers, 1);
+	rc = fetch_inner(be, ref, timeout, view);
+	atomic_fetch_sub(&d->callers, 1);
+	return rc;
+}
+
+int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+		   size_t num_returns, double timeout, bool *ready)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	atomic_fetch_add(&d->callers, 1);
+	rc = wait_inner(be, refs, n, num_returns, timeout, ready);
+	atomic_fetch_sub(&d->callers, 1);
+	return rc;
 }
 
 int pp_driver_release(struct tarn_backend *be, tarn_ref_t ref)

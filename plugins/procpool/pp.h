@@ -55,7 +55,12 @@ struct pp_slot {
 	_Atomic uint64_t run_seq;
 	_Atomic uint64_t run_since_ns;
 	_Atomic uint32_t ready; /* set by the worker once it serves */
-	uint32_t pad_;
+	/*
+	 * The CPU the worker last polled on (-1: unknown): the driver prefers
+	 * an idle worker on another CPU than its own, since two processes
+	 * sharing a CPU must take turns for every message.
+	 */
+	_Atomic int32_t cpu;
 	uint64_t in_off;  /* driver -> worker ring, offset in the region */
 	uint64_t out_off; /* worker -> driver ring */
 };
@@ -171,15 +176,6 @@ struct m_submit {
 	/* then ndeps refs, nreturns refs, name (padded to 8), payload */
 };
 
-static inline void pp_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 static inline size_t pp_pad8(size_t n)
 {
 	return (n + 7) & ~(size_t)7;
@@ -202,6 +198,7 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 		   struct tarn_backend *be);
 int pp_driver_close(struct tarn_backend *be);
 int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t);
+int pp_driver_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n);
 int pp_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 		     uint32_t flags, void **data);
 int pp_driver_seal(struct tarn_backend *be, tarn_ref_t ref);
@@ -222,6 +219,7 @@ int pp_worker_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 int pp_worker_close(struct tarn_backend *be);
 int pp_worker_loop(struct tarn_backend *be);
 int pp_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t);
+int pp_worker_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n);
 int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 		     uint32_t flags, void **data);
 int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref);

@@ -135,6 +135,11 @@ static int pp_submit(tarn_backend_t *be, const tarn_task_desc_t *t)
 	return DISPATCH(be, submit, t);
 }
 
+static int pp_submit_batch(tarn_backend_t *be, const tarn_task_desc_t *t, size_t n)
+{
+	return DISPATCH(be, submit_batch, t, n);
+}
+
 static int pp_create(tarn_backend_t *be, tarn_ref_t ref, size_t len,
 		     uint32_t flags, void **data)
 {
@@ -235,6 +240,7 @@ static const tarn_backend_desc_t procpool_desc = {
 	.load_library = pp_load_library,
 	.actor_create = pp_actor_create,
 	.actor_kill = pp_actor_kill,
+	.submit_batch = pp_submit_batch,
 };
 
 TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void)

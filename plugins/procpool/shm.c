@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -31,6 +32,14 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val,
 		  const struct timespec *timeout)
 {
 	return syscall(SYS_futex, (uint32_t *)word, op, val, timeout, NULL, 0);
+}
+
+void pp_spin_step(uint64_t spun_ns)
+{
+	for (int i = 0; i < 32; i++)
+		pp_cpu_relax();
+	if (spun_ns > 2000)
+		sched_yield();
 }
 
 void pp_doorbell_init(struct pp_doorbell *d)

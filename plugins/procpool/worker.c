@@ -11,6 +11,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,16 @@ struct wobj {
 	uint64_t off;       /* PP_INLINE or the store block */
 	uint64_t len;
 	uint32_t flags;
+	/* Most results are a few bytes: no allocation for those. */
+	_Alignas(8) unsigned char small[16];
 };
+
+static void wobj_free(struct wobj *o)
+{
+	if (o->buf != o->small)
+		g_free(o->buf);
+	g_free(o);
+}
 
 /* The dependencies of a running task (innermost first on the stack). */
 struct wtask {
@@ -174,8 +184,10 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 		}
 		if (deadline_ns >= 0 && (int64_t)pp_now_ns() >= deadline_ns)
 			return NULL;
-		if (pp_now_ns() - idle_since < w->spin_ns)
+		if (pp_now_ns() - idle_since < w->spin_ns) {
+			pp_spin_step(pp_now_ns() - idle_since);
 			continue;
+		}
 		driver_gone_check(w);
 		pp_doorbell_wait(&w->sh->bell, seq, 1000000);
 	}
@@ -192,12 +204,15 @@ static void run_task(struct pp_worker *w, struct wmsg *msg)
 	struct m_task t;
 	struct m_done done;
 	const void *payload;
+	/* Room for the usual few dependencies without an allocation. */
+	struct m_obj deps_small[8];
+	const unsigned char *data_small[8];
 
 	memcpy(&t, p, sizeof(t));
 	p += sizeof(t);
 	wt.ndeps = t.ndeps;
-	wt.deps = g_new(struct m_obj, t.ndeps ? t.ndeps : 1);
-	wt.data = g_new(const unsigned char *, t.ndeps ? t.ndeps : 1);
+	wt.deps = t.ndeps <= 8 ? deps_small : g_new(struct m_obj, t.ndeps);
+	wt.data = t.ndeps <= 8 ? data_small : g_new(const unsigned char *, t.ndeps);
 	for (uint32_t i = 0; i < t.ndeps; i++) {
 		memcpy(&wt.deps[i], p, sizeof(struct m_obj));
 		p += sizeof(struct m_obj);
@@ -231,8 +246,10 @@ static void run_task(struct pp_worker *w, struct wmsg *msg)
 	atomic_store(&w->sh->run_origin, saved_origin_seq[0].origin);
 	atomic_store(&w->sh->run_since_ns, saved_since);
 	send_driver(w, M_DONE, &done, sizeof(done), NULL, 0);
-	g_free(wt.deps);
-	g_free(wt.data);
+	if (wt.deps != deps_small) {
+		g_free(wt.deps);
+		g_free(wt.data);
+	}
 }
 
 static void handle(struct pp_worker *w, struct wmsg *m)
@@ -309,8 +326,8 @@ int pp_worker_loop(struct tarn_backend *be)
 			continue;
 		}
 		if (pp_now_ns() - idle_since < w->spin_ns) {
-			for (int i = 0; i < 64; i++)
-				pp_cpu_relax();
+			atomic_store_explicit(&w->sh->cpu, sched_getcpu(), memory_order_relaxed);
+			pp_spin_step(pp_now_ns() - idle_since);
 			continue;
 		}
 		driver_gone_check(w);
@@ -443,10 +460,7 @@ int pp_worker_close(struct tarn_backend *be)
 	g_hash_table_destroy(w->replies);
 	g_hash_table_iter_init(&it, w->created);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct wobj *o = v;
-
-		g_free(o->buf);
-		g_free(o);
+		wobj_free(v);
 	}
 	g_hash_table_destroy(w->created);
 	munmap(w->ctl, w->ctl_size);
@@ -476,7 +490,8 @@ int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	o->off = PP_INLINE;
 	if (len <= w->inline_max) {
 		/* Padded: the message carries whole 8-byte words. */
-		o->buf = g_try_malloc0(pp_pad8(len) ? pp_pad8(len) : 8);
+		o->buf = pp_pad8(len) <= sizeof(o->small) ? o->small
+							  : g_try_malloc0(pp_pad8(len));
 		if (!o->buf) {
 			g_free(o);
 			return TARN_ENOMEM;
@@ -505,10 +520,8 @@ int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	old = g_hash_table_lookup(w->created, &ref);
 	g_hash_table_replace(w->created, &o->ref, o);
 	g_mutex_unlock(&w->lock);
-	if (old) {
-		g_free(old->buf);
-		g_free(old);
-	}
+	if (old)
+		wobj_free(old);
 	return 0;
 }
 
@@ -531,8 +544,7 @@ int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 	m.len = o->len;
 	m.off = o->off;
 	send_driver(w, M_SEAL, &m, sizeof(m), o->buf, o->off == PP_INLINE ? pp_pad8(o->len) : 0);
-	g_free(o->buf);
-	g_free(o);
+	wobj_free(o);
 	return 0;
 }
 
@@ -639,10 +651,17 @@ int pp_worker_release(struct tarn_backend *be, tarn_ref_t ref)
 	return 0;
 }
 
+/* Bytes of @t's M_SUBMIT message. */
+static size_t submit_len(const tarn_task_desc_t *t)
+{
+	return sizeof(struct m_submit) + (t->num_deps + t->num_returns) * sizeof(tarn_ref_t) +
+	       pp_pad8(strlen(t->name)) + t->payload_len;
+}
+
 int pp_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 {
 	struct pp_worker *w = W(be);
-	size_t name_len = strlen(t->name), len;
+	size_t name_len = strlen(t->name), len = submit_len(t);
 	struct m_submit m;
 	unsigned char *buf, *p;
 
@@ -660,8 +679,6 @@ int pp_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	m.num_gpus = t->num_gpus;
 	m.memory = t->memory;
 	m.payload_len = t->payload_len;
-	len = sizeof(m) + (t->num_deps + t->num_returns) * sizeof(tarn_ref_t) + pp_pad8(name_len) +
-	      t->payload_len;
 	if (len > pp_ring_max_message(w->out))
 		return TARN_ENOTSUP; /* arguments this large: pass them as refs */
 	buf = g_malloc0(len);
@@ -677,6 +694,26 @@ int pp_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	memcpy(p, t->payload, t->payload_len);
 	send_driver(w, M_SUBMIT, buf, len, NULL, 0);
 	g_free(buf);
+	return 0;
+}
+
+/*
+ * Inside a task a submission is a message to the driver, refused only when
+ * it cannot fit in one: check them all first, and the loop is all or none.
+ */
+int pp_worker_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	struct pp_worker *w = W(be);
+
+	for (size_t i = 0; i < n; i++)
+		if (submit_len(&tasks[i]) > pp_ring_max_message(w->out))
+			return TARN_ENOTSUP;
+	for (size_t i = 0; i < n; i++) {
+		int rc = pp_worker_submit(be, &tasks[i]);
+
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 

@@ -23,7 +23,7 @@
 
 static void pins(void)
 {
-	SIZE(tarn_backend_desc_t, 176);
+	SIZE(tarn_backend_desc_t, 184);
 	PIN(tarn_backend_desc_t, abi_major, 0);
 	PIN(tarn_backend_desc_t, abi_minor, 4);
 	PIN(tarn_backend_desc_t, size, 8);
@@ -47,6 +47,7 @@ static void pins(void)
 	PIN(tarn_backend_desc_t, actor_create, 152);
 	PIN(tarn_backend_desc_t, actor_kill, 160);
 	PIN(tarn_backend_desc_t, put, 168);
+	PIN(tarn_backend_desc_t, submit_batch, 176);
 	SIZE(tarn_host_services_t, 96);
 	PIN(tarn_host_services_t, abi_major, 0);
 	PIN(tarn_host_services_t, size, 8);
@@ -130,4 +131,12 @@ Test(abi, v1_0_prefix_ends_after_put)
 	cr_assert_eq(TARN_BACKEND_DESC_V1_0_SIZE,
 		     offsetof(tarn_backend_desc_t, put) + sizeof(void (*)(void)));
 	cr_assert_leq(TARN_BACKEND_DESC_V1_0_SIZE, sizeof(tarn_backend_desc_t));
+}
+
+Test(abi, v1_1_appends_submit_batch_after_the_v1_0_prefix)
+{
+	cr_assert_eq(offsetof(tarn_backend_desc_t, submit_batch), TARN_BACKEND_DESC_V1_0_SIZE);
+	cr_assert_eq(TARN_BACKEND_DESC_V1_1_SIZE,
+		     offsetof(tarn_backend_desc_t, submit_batch) + sizeof(void (*)(void)));
+	cr_assert_leq(TARN_BACKEND_DESC_V1_1_SIZE, sizeof(tarn_backend_desc_t));
 }

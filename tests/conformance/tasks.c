@@ -172,6 +172,43 @@ TARN_TASK(get_inside)
 	return tarn_task_return_i64(ctx, 0, v + 1);
 }
 
+/* Sum of i * i for i < n, computed by a batch of "square" tasks submitted inside a task. */
+TARN_TASK(batch_inside)
+{
+	int64_t n, v, sum = 0;
+	tarn_arg_t *args;
+	tarn_ref_t *refs;
+	int rc = 0;
+
+	if (tarn_task_arg_i64(ctx, 0, &n) || n < 0 || n > 100000)
+		return tarn_task_fail(ctx, "expected 0 <= n <= 100000 as argument 0");
+	args = calloc((size_t)n + 1, sizeof(*args));
+	refs = calloc((size_t)n + 1, sizeof(*refs));
+	if (!args || !refs) {
+		free(args);
+		free(refs);
+		return tarn_task_fail(ctx, "out of memory");
+	}
+	for (int64_t i = 0; i < n; i++)
+		args[i] = tarn_arg_i64(i);
+	if (tarn_remote_batch("square", args, 1, (size_t)n, NULL, refs)) {
+		rc = tarn_task_fail(ctx, "batch: %s", tarn_last_error());
+		goto out;
+	}
+	for (int64_t i = 0; i < n; i++) {
+		if (!rc && tarn_get_i64(refs[i], TARN_FOREVER, &v))
+			rc = tarn_task_fail(ctx, "get: %s", tarn_last_error());
+		sum += v;
+		tarn_ref_release(refs[i]);
+	}
+	if (!rc)
+		rc = tarn_task_return_i64(ctx, 0, sum);
+out:
+	free(args);
+	free(refs);
+	return rc;
+}
+
 /* Counter actor: state is an int64 and an optional marker file. -------- */
 
 struct counter {

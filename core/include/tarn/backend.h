@@ -61,7 +61,7 @@ extern "C" {
 /** TARN_BACKEND_ABI_MAJOR - plugins must be built for this major */
 #define TARN_BACKEND_ABI_MAJOR 1
 /** TARN_BACKEND_ABI_MINOR - the newest minor this header describes */
-#define TARN_BACKEND_ABI_MINOR 0
+#define TARN_BACKEND_ABI_MINOR 1
 
 /** TARN_BACKEND_ENTRY - name of the one symbol a plugin exports */
 #define TARN_BACKEND_ENTRY "tarn_backend_entry"
@@ -376,6 +376,10 @@ typedef struct tarn_host_services {
  *              host->actor_destroy() on the actor's process and forget
  *              the actor. Mandatory with TARN_CAP_ACTORS.
  * @put: optional fast path for create + copy + seal.
+ * @submit_batch: (ABI 1.1) optional: submit() for each of @tasks[0..@n),
+ *                in order, as one operation: all are accepted (0) or none
+ *                is (an error, as submit() would return). Plain tasks
+ *                only. Without it the host calls submit() @n times.
  */
 typedef struct tarn_backend_desc {
 	uint32_t abi_major;
@@ -416,6 +420,10 @@ typedef struct tarn_backend_desc {
 	int (*put)(tarn_backend_t *be, tarn_ref_t ref, const void *data,
 		   size_t len, uint32_t flags);
 
+	/* ABI 1.1: optional */
+	int (*submit_batch)(tarn_backend_t *be, const tarn_task_desc_t *tasks,
+			    size_t n);
+
 	/* Later minors append here. */
 } tarn_backend_desc_t;
 
@@ -425,6 +433,10 @@ typedef struct tarn_backend_desc {
  */
 #define TARN_BACKEND_DESC_V1_0_SIZE                                          \
 	(offsetof(tarn_backend_desc_t, put) + sizeof(void (*)(void)))
+
+/** TARN_BACKEND_DESC_V1_1_SIZE - bytes of the 1.1 descriptor */
+#define TARN_BACKEND_DESC_V1_1_SIZE                                          \
+	(offsetof(tarn_backend_desc_t, submit_batch) + sizeof(void (*)(void)))
 
 /** typedef tarn_backend_entry_fn - type of the ``tarn_backend_entry`` symbol */
 typedef const tarn_backend_desc_t *(*tarn_backend_entry_fn)(void);

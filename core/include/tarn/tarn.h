@@ -392,6 +392,42 @@ TARN_API int tarn_remote(const char *name, const tarn_arg_t *args,
 			 size_t nargs, const tarn_task_opts_t *opts,
 			 tarn_ref_t *out_refs);
 
+/** TARN_HAVE_REMOTE_BATCH - defined when tarn_remote_batch() exists (0.1.0) */
+#define TARN_HAVE_REMOTE_BATCH 1
+
+/**
+ * tarn_remote_batch() - run task @name once for each of @ncalls argument sets
+ * @name: a registered task name
+ * @args: @ncalls groups of @nargs arguments, back to back: call i takes
+ *        args[i * @nargs] to args[i * @nargs + @nargs - 1] (borrowed)
+ * @nargs: arguments per call, the same for every call (may be 0)
+ * @ncalls: number of calls (0 does nothing)
+ * @opts: options for every call, or NULL for the defaults
+ * @out_refs: caller storage for @ncalls * opts->num_returns refs: call i's
+ *            results at out_refs[i * num_returns]; may be NULL when there
+ *            are no results
+ *
+ * The same calls as @ncalls tarn_remote() calls in order, handed to the
+ * backend as few submissions (backends with ABI 1.1 submit_batch() take a
+ * whole chunk under one lock); a map over an array costs far less per call.
+ * Tasks with no dependency between them may run in any order, as with
+ * tarn_remote().
+ *
+ * All or nothing for the caller: on failure no ref is returned (calls that
+ * were already handed to the backend still run, but their results are
+ * released at once) and @out_refs holds null refs.
+ *
+ * Thread safety: safe from any thread, like tarn_remote().
+ *
+ * Return: 0; the errors of tarn_remote(), with the message naming the
+ * failing call's index for a bad argument; TARN_EINVAL when @nargs *
+ * @ncalls overflows.
+ */
+TARN_API int tarn_remote_batch(const char *name, const tarn_arg_t *args,
+			       size_t nargs, size_t ncalls,
+			       const tarn_task_opts_t *opts,
+			       tarn_ref_t *out_refs);
+
 /* Inside a running task ------------------------------------------------- */
 
 /** tarn_task_name() - name of the running task, method or constructor */

@@ -1,0 +1,882 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mpi: tarn on Open MPI. This file is the plugin's face (the descriptor,
+ * and the dispatch of each ABI call to the driver half, driver.c, or the
+ * worker half, worker.c), the choice of launch mode, MPI's start and end,
+ * and the comm thread that makes every MPI call after MPI_Init.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tm.h"
+
+/* One queued outgoing message, or a bulk transfer (@ext set). */
+struct tm_out {
+	int dest;
+	uint32_t type;
+	size_t len;
+	const void *ext; /* bulk: bytes owned by the caller until @done */
+	void (*done)(void *);
+	void *arg;
+	unsigned char data[];
+};
+
+/* One MPI_Isend in flight and what to do when it completes. */
+struct tm_send {
+	MPI_Request req;
+	void *buf; /* g_free when complete */
+	void (*done)(void *);
+	void *arg;
+};
+
+uint64_t tm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void tm_log(struct tarn_backend *be, int level, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	be->host->log(be->host->host, level, msg);
+	if (be->log) {
+		g_mutex_lock(&be->log_lock);
+		fprintf(be->log, "%.6f %s\n", tm_now_ns() / 1e9, msg);
+		fflush(be->log);
+		g_mutex_unlock(&be->log_lock);
+	}
+}
+
+void tm_trace(struct tarn_backend *be, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!be->log)
+		return;
+	g_mutex_lock(&be->log_lock);
+	fprintf(be->log, "%.6f ", tm_now_ns() / 1e9);
+	va_start(ap, fmt);
+	vfprintf(be->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', be->log);
+	g_mutex_unlock(&be->log_lock);
+}
+
+guint tm_ref_hash(gconstpointer p)
+{
+	const tarn_ref_t *r = p;
+
+	return (guint)((r->seq * 0x9e3779b97f4a7c15ull) ^ (r->origin * 0xc2b2ae3d27d4eb4full));
+}
+
+gboolean tm_ref_equal(gconstpointer a, gconstpointer b)
+{
+	const tarn_ref_t *x = a, *y = b;
+
+	return x->origin == y->origin && x->seq == y->seq;
+}
+
+bool tm_cond_wait(struct tarn_backend *be, uint64_t deadline_ns)
+{
+	uint64_t now;
+
+	if (!deadline_ns) {
+		g_cond_wait(&be->changed, &be->lock);
+		return true;
+	}
+	now = tm_now_ns();
+	if (now >= deadline_ns)
+		return false;
+	g_cond_wait_until(&be->changed, &be->lock,
+			  g_get_monotonic_time() + (gint64)((deadline_ns - now) / 1000) + 1);
+	return tm_now_ns() < deadline_ns;
+}
+
+struct tm_pending *tm_pending_new(struct tarn_backend *be)
+{
+	struct tm_pending *p = g_new0(struct tm_pending, 1);
+
+	p->req = atomic_fetch_add(&be->next_req, 1) + 1;
+	g_hash_table_insert(be->pending, &p->req, p);
+	return p;
+}
+
+void tm_pending_free(struct tarn_backend *be, struct tm_pending *p)
+{
+	g_hash_table_remove(be->pending, &p->req);
+	g_free(p->buf);
+	g_free(p);
+}
+
+/* The shared store's segments ---------------------------------------------------- */
+
+void tm_shm_name(struct tarn_backend *be, tarn_ref_t ref, char *buf, size_t len)
+{
+	snprintf(buf, len, "/tarn-mpi-%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, be->job,
+		 ref.origin, ref.seq);
+}
+
+void *tm_shm_map(struct tarn_backend *be, tarn_ref_t ref, size_t len)
+{
+	char name[128];
+	void *p;
+	int fd;
+
+	if (!be->job[0] || !len)
+		return NULL;
+	tm_shm_name(be, ref, name, sizeof(name));
+	fd = shm_open(name, O_RDONLY, 0);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void tm_shm_sweep(struct tarn_backend *be)
+{
+	char prefix[64];
+	struct dirent *e;
+	DIR *d;
+
+	if (!be->job[0])
+		return;
+	snprintf(prefix, sizeof(prefix), "tarn-mpi-%s-", be->job);
+	d = opendir("/dev/shm");
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char name[300];
+
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(name, sizeof(name), "/%s", e->d_name);
+		shm_unlink(name);
+	}
+	closedir(d);
+}
+
+/* Sending ---------------------------------------------------------------------- */
+
+static void wake_comm(struct tarn_backend *be)
+{
+	if (be->comm_sleeping)
+		g_cond_signal(&be->out_cond);
+}
+
+void tm_send(struct tarn_backend *be, int dest, uint32_t type, const void *a, size_t alen,
+	     const void *b, size_t blen)
+{
+	struct tm_out *m = g_malloc(sizeof(*m) + alen + blen);
+
+	m->dest = dest;
+	m->type = type;
+	m->len = alen + blen;
+	m->ext = NULL;
+	m->done = NULL;
+	if (alen)
+		memcpy(m->data, a, alen);
+	if (blen)
+		memcpy(m->data + alen, b, blen);
+	g_mutex_lock(&be->out_lock);
+	g_queue_push_tail(&be->out, m);
+	wake_comm(be);
+	g_mutex_unlock(&be->out_lock);
+}
+
+void tm_send_bulk(struct tarn_backend *be, int dest, const void *data, size_t len,
+		  void (*done)(void *), void *arg)
+{
+	struct tm_out *m = g_malloc(sizeof(*m));
+
+	m->dest = dest;
+	m->type = 0;
+	m->len = len;
+	m->ext = data;
+	m->done = done;
+	m->arg = arg;
+	g_mutex_lock(&be->out_lock);
+	g_queue_push_tail(&be->out, m);
+	wake_comm(be);
+	g_mutex_unlock(&be->out_lock);
+}
+
+/* Comm thread only. */
+static void isend(struct tarn_backend *be, int dest, int tag, const void *buf, size_t len,
+		  void *owned, void (*done)(void *), void *arg)
+{
+	struct tm_send *s = g_new0(struct tm_send, 1);
+	int rc;
+
+	s->buf = owned;
+	s->done = done;
+	s->arg = arg;
+	rc = MPI_Isend(buf, (int)len, MPI_BYTE, dest, tag, be->comm, &s->req);
+	if (rc != MPI_SUCCESS) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "rank %d cannot send to rank %d (MPI error %d)",
+			 be->rank, dest, rc);
+		tm_abort_job(be, msg);
+	}
+	g_ptr_array_add(be->sends, s);
+}
+
+static void complete_sends(struct tarn_backend *be)
+{
+	for (guint i = 0; i < be->sends->len;) {
+		struct tm_send *s = be->sends->pdata[i];
+		int flag = 0;
+
+		MPI_Test(&s->req, &flag, MPI_STATUS_IGNORE);
+		if (!flag) {
+			i++;
+			continue;
+		}
+		g_free(s->buf);
+		if (s->done)
+			s->done(s->arg);
+		g_free(s);
+		g_ptr_array_remove_index_fast(be->sends, i);
+	}
+}
+
+/* Per-destination packing buffer. */
+struct pack {
+	unsigned char *buf;
+	size_t len;
+};
+
+static void flush_pack(struct tarn_backend *be, int dest, struct pack *p)
+{
+	if (!p->len)
+		return;
+	isend(be, dest, TM_TAG_MSG, p->buf, p->len, p->buf, NULL, NULL);
+	p->buf = NULL;
+	p->len = 0;
+}
+
+/* Send everything queued, packing small messages to the same rank together. */
+static bool drain_out(struct tarn_backend *be)
+{
+	GQueue q = G_QUEUE_INIT;
+	struct pack *packs;
+	struct tm_out *m;
+
+	g_mutex_lock(&be->out_lock);
+	q = be->out;
+	g_queue_init(&be->out);
+	g_mutex_unlock(&be->out_lock);
+	if (!q.length)
+		return false;
+	packs = g_new0(struct pack, be->size);
+	while ((m = g_queue_pop_head(&q))) {
+		struct pack *p = &packs[m->dest];
+
+		if (m->ext) {
+			/* The header went before: keep the order on the wire. */
+			size_t off = 0;
+
+			flush_pack(be, m->dest, p);
+			do {
+				size_t n = MIN(m->len - off, (size_t)TM_CHUNK);
+				bool last = off + n >= m->len;
+
+				isend(be, m->dest, TM_TAG_BULK, (const char *)m->ext + off, n, NULL,
+				      last ? m->done : NULL, m->arg);
+				off += n;
+			} while (off < m->len);
+		} else {
+			size_t need = sizeof(struct tm_frame) + tm_pad8(m->len);
+			struct tm_frame f = {.type = m->type, .len = m->len};
+
+			if (p->len + need > TM_PACK_MAX)
+				flush_pack(be, m->dest, p);
+			if (!p->buf)
+				p->buf = g_malloc(MAX(need, (size_t)TM_PACK_MAX));
+			memcpy(p->buf + p->len, &f, sizeof(f));
+			memcpy(p->buf + p->len + sizeof(f), m->data, m->len);
+			memset(p->buf + p->len + sizeof(f) + m->len, 0, tm_pad8(m->len) - m->len);
+			p->len += need;
+			if (m->type == T_EXIT || m->type == T_BYE)
+				flush_pack(be, m->dest, p);
+		}
+		g_free(m);
+	}
+	for (int i = 0; i < be->size; i++)
+		flush_pack(be, i, &packs[i]);
+	g_free(packs);
+	return true;
+}
+
+/* Receiving --------------------------------------------------------------------- */
+
+int tm_recv_bulk(struct tarn_backend *be, int src, void *buf, size_t len)
+{
+	size_t off = 0;
+
+	do {
+		size_t n = MIN(len - off, (size_t)TM_CHUNK);
+		int rc = MPI_Recv((char *)buf + off, (int)n, MPI_BYTE, src, TM_TAG_BULK, be->comm,
+				  MPI_STATUS_IGNORE);
+
+		if (rc != MPI_SUCCESS)
+			return TARN_EIO;
+		off += n;
+	} while (off < len);
+	return 0;
+}
+
+static void dispatch_buffer(struct tarn_backend *be, int src, const unsigned char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off + sizeof(struct tm_frame) <= len) {
+		struct tm_frame f;
+
+		memcpy(&f, buf + off, sizeof(f));
+		off += sizeof(f);
+		if (f.len > len - off) {
+			tm_log(be, TARN_LOG_ERROR, "rank %d sent a malformed message (type %u)", src,
+			       f.type);
+			return;
+		}
+		if (be->rank == TM_DRIVER)
+			tm_driver_handle(be, src, f.type, buf + off, f.len);
+		else
+			tm_worker_handle(be, src, f.type, buf + off, f.len);
+		off += tm_pad8(f.len);
+	}
+}
+
+static bool poll_in(struct tarn_backend *be)
+{
+	bool any = false;
+
+	for (int i = 0; i < 64; i++) {
+		MPI_Status st;
+		int flag = 0, count = 0;
+		unsigned char *buf;
+
+		if (MPI_Iprobe(MPI_ANY_SOURCE, TM_TAG_MSG, be->comm, &flag, &st) != MPI_SUCCESS ||
+		    !flag)
+			break;
+		MPI_Get_count(&st, MPI_BYTE, &count);
+		buf = g_malloc(count ? (size_t)count : 1);
+		if (MPI_Recv(buf, count, MPI_BYTE, st.MPI_SOURCE, TM_TAG_MSG, be->comm,
+			     MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "rank %d cannot receive from rank %d; "
+						   "ending the job", be->rank, st.MPI_SOURCE);
+			tm_abort_job(be, msg);
+		}
+		dispatch_buffer(be, st.MPI_SOURCE, buf, (size_t)count);
+		g_free(buf);
+		any = true;
+	}
+	return any;
+}
+
+_Noreturn void tm_abort_job(struct tarn_backend *be, const char *msg)
+{
+	tm_log(be, TARN_LOG_ERROR, "%s", msg);
+	fflush(stderr);
+	tm_shm_sweep(be); /* the ranks that own them may be gone */
+	atomic_store(&be->failed, true);
+	MPI_Abort(be->comm != MPI_COMM_NULL ? be->comm : MPI_COMM_WORLD, 1);
+	_exit(1);
+}
+
+static bool out_pending(struct tarn_backend *be)
+{
+	bool any;
+
+	g_mutex_lock(&be->out_lock);
+	any = be->out.length > 0;
+	g_mutex_unlock(&be->out_lock);
+	return any;
+}
+
+static gpointer comm_main(gpointer arg)
+{
+	struct tarn_backend *be = arg;
+	uint64_t idle_since = 0, last_tick = 0;
+	double sleep_s = be->backoff;
+	double max_sleep = MAX(be->backoff, 0.01);
+	unsigned spins = 0;
+
+	while (!atomic_load(&be->stop) || out_pending(be) || be->sends->len) {
+		bool busy = drain_out(be);
+		uint64_t now;
+
+		busy |= poll_in(be);
+		if (be->sends->len)
+			complete_sends(be);
+		now = tm_now_ns();
+		/* Liveness: every 20 ms, to name a dead rank before mpiexec ends the job. */
+		if (now - last_tick > 20000000u) {
+			last_tick = now;
+			if (be->rank == TM_DRIVER)
+				tm_driver_tick(be);
+			else
+				tm_worker_tick(be);
+		}
+		if (busy) {
+			idle_since = 0;
+			sleep_s = be->backoff;
+			continue;
+		}
+		if (!idle_since)
+			idle_since = now;
+		if (now - idle_since < be->spin_ns || be->sends->len) {
+			/*
+			 * Spin briefly: an answer usually comes within microseconds.
+			 * Yield every other turn: on a machine with fewer cores than
+			 * threads, the one we wait for may need this core (yielding
+			 * every 32 turns gave 124-209k no-op tasks/s here, every
+			 * other turn 256-294k, with round trips no slower).
+			 */
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+			if (++spins % 2 == 0)
+				sched_yield();
+			continue;
+		}
+		/*
+		 * Idle: sleep UNIDIST_MPI_BACKOFF at a time; after a second of
+		 * nothing, longer and longer (up to 10 ms), so that idle ranks
+		 * cost nothing.
+		 */
+		g_mutex_lock(&be->out_lock);
+		if (!be->out.length && !atomic_load(&be->stop)) {
+			be->comm_sleeping = true;
+			g_cond_wait_until(&be->out_cond, &be->out_lock,
+					  g_get_monotonic_time() + (gint64)(sleep_s * 1e6) + 1);
+			be->comm_sleeping = false;
+		}
+		g_mutex_unlock(&be->out_lock);
+		if (now - idle_since > 1000000000u)
+			sleep_s = MIN(sleep_s * 2, max_sleep);
+	}
+	return NULL;
+}
+
+/* Start and end ------------------------------------------------------------------- */
+
+static const char *cfg(const tarn_host_services_t *host, const char *name)
+{
+	const char *v = host->config_get(host->host, name);
+
+	return v ? v : "";
+}
+
+static int fail(struct tarn_backend *be, int rc, const char *fmt, ...) TARN_PRINTF(3, 4);
+static int fail(struct tarn_backend *be, int rc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	be->host->set_error(be->host->host, msg);
+	return rc;
+}
+
+static void mpi_error_text(int code, char *buf, size_t len)
+{
+	char s[MPI_MAX_ERROR_STRING];
+	int n = 0;
+
+	if (MPI_Error_string(code, s, &n) != MPI_SUCCESS)
+		snprintf(s, sizeof(s), "MPI error %d", code);
+	snprintf(buf, len, "%s", s);
+}
+
+/* Spawn the monitor and the workers (driver in spawn mode). */
+static int spawn_ranks(struct tarn_backend *be, tarn_open_info_t *info)
+{
+	const tarn_host_services_t *h = be->host;
+	const char *exe = h->self_exe(h->host);
+	long cpus = strtol(cfg(h, "UNIDIST_CPUS"), NULL, 10);
+	const char *hosts = cfg(h, "UNIDIST_MPI_HOSTS");
+	char **argv = NULL;
+	int *errs, rc, nprocs;
+	MPI_Info mi;
+
+	if (cpus < 1)
+		cpus = 1;
+	nprocs = (int)cpus + 1;
+	if (!exe || !exe[0])
+		return fail(be, TARN_EUNAVAIL, "spawn mode needs the path of this program, "
+						 "and the host does not know it");
+	if (info->argv && *info->argv && info->argc && *info->argc > 1)
+		argv = *info->argv + 1; /* MPI_Comm_spawn wants them without argv[0] */
+	MPI_Info_create(&mi);
+	if (hosts[0])
+		MPI_Info_set(mi, "host", hosts);
+	errs = g_new0(int, nprocs);
+	MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+	rc = MPI_Comm_spawn(exe, argv ? argv : MPI_ARGV_NULL, nprocs, mi, 0, MPI_COMM_SELF,
+			    &be->inter, errs);
+	MPI_Info_free(&mi);
+	if (rc == MPI_SUCCESS) {
+		for (int i = 0; i < nprocs; i++)
+			if (errs[i] != MPI_SUCCESS)
+				rc = errs[i];
+	}
+	g_free(errs);
+	if (rc != MPI_SUCCESS) {
+		char why[MPI_MAX_ERROR_STRING + 1];
+
+		mpi_error_text(rc, why, sizeof(why));
+		return fail(be, TARN_EUNAVAIL,
+			    "spawn mode could not start %d ranks (monitor and UNIDIST_CPUS=%ld "
+			    "workers) of %s%s%s: %s; with more ranks than cores Open MPI needs "
+			    "oversubscription (mpiexec --oversubscribe or "
+			    "OMPI_MCA_rmaps_base_oversubscribe=1), or use SPMD mode (mpiexec -n N)",
+			    nprocs, cpus, exe, hosts[0] ? " on UNIDIST_MPI_HOSTS=" : "", hosts, why);
+	}
+	MPI_Intercomm_merge(be->inter, 0, &be->comm);
+	return 0;
+}
+
+static int mpi_open_common(struct tarn_backend *be, tarn_open_info_t *info)
+{
+	const tarn_host_services_t *h = be->host;
+	const char *mode = cfg(h, "UNIDIST_MPI_SPAWN");
+	int inited = 0, finalized = 0, provided = 0, world = 0;
+	MPI_Comm parent = MPI_COMM_NULL;
+
+	MPI_Finalized(&finalized);
+	if (finalized)
+		return fail(be, TARN_EUNAVAIL,
+			    "MPI was finalized in this process already and cannot start "
+			    "again: the mpi backend allows one tarn_init per process");
+	MPI_Initialized(&inited);
+	if (!inited) {
+		if (MPI_Init_thread(info->argc, info->argv, MPI_THREAD_MULTIPLE, &provided) !=
+		    MPI_SUCCESS)
+			return fail(be, TARN_EUNAVAIL, "MPI_Init_thread failed");
+		be->owns_mpi = true;
+	} else {
+		MPI_Query_thread(&provided);
+	}
+	if (provided < MPI_THREAD_SERIALIZED)
+		return fail(be, TARN_EUNAVAIL,
+			    "this MPI library gives thread level %d, and the backend needs at "
+			    "least MPI_THREAD_SERIALIZED (%d)", provided, MPI_THREAD_SERIALIZED);
+	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+	MPI_Comm_size(MPI_COMM_WORLD, &world);
+	MPI_Comm_get_parent(&parent);
+	if (parent != MPI_COMM_NULL) {
+		/* A spawned rank: the driver is on the other side. */
+		be->spawn = true;
+		be->inter = parent;
+		MPI_Intercomm_merge(parent, 1, &be->comm);
+	} else if (strcmp(mode, "true") == 0 || (strcmp(mode, "auto") == 0 && world == 1)) {
+		if (world != 1)
+			return fail(be, TARN_ECONFIG,
+				    "UNIDIST_MPI_SPAWN=true (spawn mode) needs the program to "
+				    "start as one rank, but mpiexec started %d; run it alone or with "
+				    "mpiexec -n 1, or set UNIDIST_MPI_SPAWN=false (SPMD) or auto",
+				    world);
+		be->spawn = true;
+		int rc = spawn_ranks(be, info);
+
+		if (rc)
+			return rc;
+	} else {
+		if (world < 3)
+			return fail(be, TARN_ECONFIG,
+				    "SPMD mode (UNIDIST_MPI_SPAWN=%s) needs at least 3 ranks "
+				    "(driver, monitor, one worker), but mpiexec started %d; run "
+				    "mpiexec -n 3 or more, or start one rank and let it spawn "
+				    "(UNIDIST_MPI_SPAWN=true or auto)", mode, world);
+		MPI_Comm_dup(MPI_COMM_WORLD, &be->comm);
+	}
+	MPI_Comm_set_errhandler(be->comm, MPI_ERRORS_RETURN);
+	MPI_Comm_rank(be->comm, &be->rank);
+	MPI_Comm_size(be->comm, &be->size);
+	if (be->size < 3)
+		return fail(be, TARN_ECONFIG, "%d ranks in all; the backend needs a driver, "
+					      "a monitor and at least one worker", be->size);
+	return 0;
+}
+
+static void end_mpi(struct tarn_backend *be)
+{
+	if (be->comm != MPI_COMM_NULL)
+		MPI_Comm_free(&be->comm);
+	if (be->inter != MPI_COMM_NULL)
+		MPI_Comm_disconnect(&be->inter);
+	if (be->owns_mpi)
+		MPI_Finalize();
+}
+
+static int mpi_query(const tarn_host_services_t *host, char *reason, size_t len)
+{
+	int finalized = 0;
+
+	(void)host;
+	MPI_Finalized(&finalized);
+	if (finalized) {
+		snprintf(reason, len, "MPI was finalized in this process already (one tarn_init "
+				      "per process on mpi)");
+		return TARN_EUNAVAIL;
+	}
+	return 0;
+}
+
+void tm_start_comm(struct tarn_backend *be)
+{
+	be->comm_thread = g_thread_new("tarn-mpi-comm", comm_main, be);
+}
+
+static int mpi_open(const tarn_host_services_t *host, tarn_open_info_t *info,
+		    tarn_backend_t **out)
+{
+	struct tarn_backend *be = g_new0(struct tarn_backend, 1);
+	int rc;
+
+	be->host = host;
+	be->comm = MPI_COMM_NULL;
+	be->inter = MPI_COMM_NULL;
+	g_mutex_init(&be->lock);
+	g_cond_init(&be->changed);
+	g_mutex_init(&be->out_lock);
+	g_cond_init(&be->out_cond);
+	g_mutex_init(&be->log_lock);
+	g_queue_init(&be->out);
+	be->pending = g_hash_table_new(g_int64_hash, g_int64_equal);
+	be->sends = g_ptr_array_new();
+	be->backoff = g_ascii_strtod(cfg(host, "UNIDIST_MPI_BACKOFF"), NULL);
+	/*
+	 * Poll for 1 ms after the last message before sleeping: a round trip
+	 * through a worker takes tens of microseconds of other threads' work
+	 * on a busy machine, and a comm thread asleep when the answer comes
+	 * adds its whole backoff (measured: 50 µs of polling gave 550 µs
+	 * round trips, 1 ms gave 42 µs).
+	 */
+	be->spin_ns = 1000000;
+	be->store = strcmp(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE"), "true") == 0;
+	be->round_robin = strcmp(cfg(host, "UNIDIST_MPI_SCHEDULING"), "round-robin") == 0;
+	be->store_threshold = g_ascii_strtoull(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE_THRESHOLD"),
+					       NULL, 10);
+	be->store_limit = g_ascii_strtoull(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE_MEMORY"), NULL,
+					   10);
+	if (!be->store_limit) {
+		/* Automatic: half of what /dev/shm can take now. */
+		struct statvfs sv;
+
+		if (statvfs("/dev/shm", &sv) == 0)
+			be->store_limit = (uint64_t)sv.f_bavail * sv.f_frsize / 2;
+	}
+	if (gethostname(be->hostname, sizeof(be->hostname) - 1) != 0)
+		snprintf(be->hostname, sizeof(be->hostname), "localhost");
+
+	rc = mpi_open_common(be, info);
+	if (rc)
+		goto fail;
+	if (strcmp(cfg(host, "UNIDIST_MPI_LOG"), "true") == 0) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "tarn-mpi-rank%d.log", be->rank);
+		be->log = fopen(name, "w");
+	}
+	info->origin = (uint64_t)be->rank;
+	rc = be->rank == TM_DRIVER ? tm_driver_open(be, info) : tm_worker_open(be, info);
+	if (rc)
+		goto fail;
+	*out = be;
+	return 0;
+fail:
+	if (be->comm_thread) {
+		atomic_store(&be->stop, true);
+		g_thread_join(be->comm_thread);
+	}
+	end_mpi(be);
+	if (be->log)
+		fclose(be->log);
+	g_hash_table_destroy(be->pending);
+	g_ptr_array_free(be->sends, TRUE);
+	g_free(be);
+	return rc;
+}
+
+void tm_stop_comm(struct tarn_backend *be)
+{
+	if (!be->comm_thread)
+		return;
+	atomic_store(&be->stop, true);
+	g_mutex_lock(&be->out_lock);
+	g_cond_signal(&be->out_cond);
+	g_mutex_unlock(&be->out_lock);
+	g_thread_join(be->comm_thread);
+	be->comm_thread = NULL;
+}
+
+static int mpi_close(tarn_backend_t *be)
+{
+	int rc = be->rank == TM_DRIVER ? tm_driver_close(be) : tm_worker_close(be);
+
+	tm_stop_comm(be);
+	end_mpi(be);
+	if (be->log)
+		fclose(be->log);
+	g_hash_table_destroy(be->pending);
+	g_ptr_array_free(be->sends, TRUE);
+	g_mutex_clear(&be->lock);
+	g_cond_clear(&be->changed);
+	g_mutex_clear(&be->out_lock);
+	g_cond_clear(&be->out_cond);
+	g_mutex_clear(&be->log_lock);
+	g_free(be);
+	return rc;
+}
+
+#define DISPATCH(be, fn, ...)                                                                  \
+	((be)->rank == TM_DRIVER ? tm_driver_##fn(be, __VA_ARGS__) : tm_worker_##fn(be, __VA_ARGS__))
+
+static int mpi_submit(tarn_backend_t *be, const tarn_task_desc_t *t)
+{
+	return DISPATCH(be, submit, t);
+}
+
+/* ABI 1.1: many plain tasks in one call; on a worker, forwarded one by one. */
+static int mpi_submit_batch(tarn_backend_t *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	if (be->rank == TM_DRIVER)
+		return tm_driver_submit_batch(be, tasks, n);
+	for (size_t i = 0; i < n; i++)
+		tm_worker_submit(be, &tasks[i]);
+	return 0;
+}
+
+static int mpi_create(tarn_backend_t *be, tarn_ref_t ref, size_t len, uint32_t flags,
+		      void **data)
+{
+	return DISPATCH(be, create, ref, len, flags, data);
+}
+
+static int mpi_seal(tarn_backend_t *be, tarn_ref_t ref)
+{
+	return DISPATCH(be, seal, ref);
+}
+
+static int mpi_fetch(tarn_backend_t *be, tarn_ref_t ref, double timeout, tarn_obj_view_t *view)
+{
+	return DISPATCH(be, fetch, ref, timeout, view);
+}
+
+static void mpi_unpin(tarn_backend_t *be, tarn_obj_view_t *view)
+{
+	if (be->rank == TM_DRIVER)
+		tm_driver_unpin(be, view);
+	else
+		tm_worker_unpin(be, view);
+}
+
+static int mpi_wait(tarn_backend_t *be, const tarn_ref_t *refs, size_t n, size_t num_returns,
+		    double timeout, bool *ready)
+{
+	return DISPATCH(be, wait, refs, n, num_returns, timeout, ready);
+}
+
+static int mpi_release(tarn_backend_t *be, tarn_ref_t ref)
+{
+	return DISPATCH(be, release, ref);
+}
+
+static int mpi_load_library(tarn_backend_t *be, const char *path)
+{
+	return DISPATCH(be, load_library, path);
+}
+
+static int mpi_actor_create(tarn_backend_t *be, const tarn_task_desc_t *ctor)
+{
+	/* From a worker, creating an actor is a submission like any other. */
+	return be->rank == TM_DRIVER ? tm_driver_actor_create(be, ctor) : tm_worker_submit(be, ctor);
+}
+
+static int mpi_actor_kill(tarn_backend_t *be, tarn_actor_t actor)
+{
+	return DISPATCH(be, actor_kill, actor);
+}
+
+static int mpi_worker_loop(tarn_backend_t *be)
+{
+	return be->rank == TM_DRIVER ? TARN_EINVAL : tm_worker_loop(be);
+}
+
+static int mpi_cluster_info(tarn_backend_t *be, tarn_node_t *nodes, size_t cap, size_t *n)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+	if (be->rank == TM_DRIVER)
+		return tm_driver_cluster_info(be, nodes, cap, n);
+	/* A worker knows the shape, not the hosts: one node per the driver's view. */
+	*n = 1;
+	if (cap < 1)
+		return 0;
+	memset(&nodes[0], 0, sizeof(nodes[0]));
+	snprintf(nodes[0].host, sizeof(nodes[0].host), "%s", be->hostname);
+	snprintf(nodes[0].ip, sizeof(nodes[0].ip), "127.0.0.1");
+	nodes[0].num_cpus = (uint32_t)(be->size - TM_FIRST_WORKER);
+	nodes[0].num_workers = nodes[0].num_cpus;
+	nodes[0].memory = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+	return 0;
+}
+
+static const tarn_backend_desc_t mpi_desc = {
+	.abi_major = TARN_BACKEND_ABI_MAJOR,
+	.abi_minor = TARN_BACKEND_ABI_MINOR,
+	.size = sizeof(tarn_backend_desc_t),
+	.name = "mpi",
+	.version = TARN_VERSION_STRING,
+	.description = "Open MPI ranks: driver, monitor and workers (spawn or SPMD), objects "
+		       "fetched peer to peer",
+	.caps = TARN_CAP_MULTI_PROCESS | TARN_CAP_MULTI_NODE | TARN_CAP_ACTORS | TARN_CAP_SPAWN,
+	.query = mpi_query,
+	.open = mpi_open,
+	.close = mpi_close,
+	.submit = mpi_submit,
+	.create = mpi_create,
+	.seal = mpi_seal,
+	.fetch = mpi_fetch,
+	.unpin = mpi_unpin,
+	.wait = mpi_wait,
+	.release = mpi_release,
+	.cluster_info = mpi_cluster_info,
+	.worker_loop = mpi_worker_loop,
+	.load_library = mpi_load_library,
+	.actor_create = mpi_actor_create,
+	.actor_kill = mpi_actor_kill,
+	.submit_batch = mpi_submit_batch,
+};
+
+TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void)
+{
+	return &mpi_desc;
+}

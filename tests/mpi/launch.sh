@@ -1,0 +1,58 @@
+#!/bin/sh
+# Runs an MPI test program in one launch mode and checks that it left
+# nothing behind: no process of the program, no new orted daemon, no new
+# Open MPI or tarn file in /dev/shm. Exits with the program's status, or 1
+# when something was left (and then ends what it left, by pid).
+#
+# Usage: launch.sh spmd|spawn|spawn1 PROGRAM [ARGS...]
+#   spmd    mpiexec -n 4: driver, monitor, 2 workers
+#   spawn   the program alone (a singleton) spawns monitor + UNIDIST_CPUS workers
+#   spawn1  mpiexec -n 1, spawning likewise
+# The harness (meson) sets Open MPI's root and oversubscription variables.
+set -u
+mode=$1
+prog=$2
+case $prog in /*) ;; *) prog=$(pwd)/$prog ;; esac
+shift 2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Segments Open MPI (vader, pmix) or tarn could leave; other files are not ours.
+ours='vader|pmix|ompi|tarn'
+ls /dev/shm 2>/dev/null | grep -E "$ours" | sort > "$tmp/shm.before"
+# A singleton's orted runs in the singleton's working directory: only those
+# in ours can be this test's (another build's tests may run meanwhile).
+here=$(pwd -P)
+our_orted() {
+	for p in $(pgrep -x orted); do
+		[ "$(readlink "/proc/$p/cwd" 2>/dev/null)" = "$here" ] && echo "$p"
+	done | sort
+}
+our_orted > "$tmp/orted.before"
+
+case $mode in
+spmd) timeout -k 5 170 mpiexec -n 4 "$prog" "$@" ;;
+spawn) UNIDIST_BACKEND=mpi timeout -k 5 170 "$prog" "$@" ;;
+spawn1) timeout -k 5 170 mpiexec -n 1 "$prog" "$@" ;;
+*) echo "launch.sh: unknown mode '$mode' (spmd, spawn, spawn1)" >&2; exit 2 ;;
+esac
+rc=$?
+
+# Ranks and daemons get a moment to finish exiting.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	left=$(pgrep -f -x "$prog( .*)?")
+	orted=$(our_orted | comm -13 "$tmp/orted.before" -)
+	[ -z "$left$orted" ] && break
+	sleep 0.5
+done
+if [ -n "$left$orted" ]; then
+	echo "launch.sh: left running: $left $orted" >&2
+	for p in $left $orted; do kill -9 "$p" 2>/dev/null; done
+	rc=1
+fi
+shm=$(ls /dev/shm 2>/dev/null | grep -E "$ours" | sort | comm -13 "$tmp/shm.before" -)
+if [ -n "$shm" ]; then
+	echo "launch.sh: left in /dev/shm: $shm" >&2
+	rc=1
+fi
+exit $rc

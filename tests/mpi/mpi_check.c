@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checks of the mpi backend that the conformance suite cannot make: memory
+ * over many put/release cycles, idle ranks, a dying worker, a clean end.
+ * Run under mpiexec (SPMD) or alone (spawn) by the scripts next to it; every
+ * rank runs main(), and tarn_init() returns on the driver only.
+ *
+ * Usage: test-mpi-check life|gc|idle|die|store on|off
+ */
+#include <dirent.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tarn/tarn.h>
+
+#define FAIL(...)                                                                              \
+	do {                                                                                   \
+		fprintf(stderr, "FAIL: " __VA_ARGS__);                                         \
+		fputc('\n', stderr);                                                           \
+		exit(1);                                                                       \
+	} while (0)
+
+/* n bytes, byte i = (i * 7 + seed) & 0xff */
+TARN_TASK(make)
+{
+	int64_t n, seed;
+	unsigned char *p;
+
+	if (tarn_task_arg_i64(ctx, 0, &n) || tarn_task_arg_i64(ctx, 1, &seed))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	if (tarn_task_return_alloc(ctx, 0, (size_t)n, (void **)&p))
+		return -1;
+	for (int64_t i = 0; i < n; i++)
+		p[i] = (unsigned char)((i * 7 + seed) & 0xff);
+	return 0;
+}
+
+/* Checks the pattern of make() and returns the size. */
+TARN_TASK(check)
+{
+	const unsigned char *p;
+	size_t n;
+	int64_t seed;
+
+	if (tarn_task_arg(ctx, 0, (const void **)&p, &n) || tarn_task_arg_i64(ctx, 1, &seed))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (unsigned char)((i * 7 + (size_t)seed) & 0xff))
+			return tarn_task_fail(ctx, "byte %zu is wrong", i);
+	return tarn_task_return_i64(ctx, 0, (int64_t)n);
+}
+
+/* Puts an object from inside a task, releases it, returns its size. */
+TARN_TASK(put_inside)
+{
+	char buf[200000];
+	tarn_ref_t r;
+	tarn_object_t *o;
+	int64_t n;
+
+	memset(buf, 'x', sizeof(buf));
+	if (tarn_put(buf, sizeof(buf), &r) || tarn_get(r, 30, &o))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	n = (int64_t)tarn_object_size(o);
+	tarn_object_release(o);
+	tarn_ref_release(r);
+	return tarn_task_return_i64(ctx, 0, n);
+}
+
+TARN_TASK(die)
+{
+	raise(SIGKILL);
+	return 0;
+}
+
+TARN_TASK(nap)
+{
+	sleep(60);
+	return tarn_task_return_i64(ctx, 0, 0);
+}
+
+/* The processes running this program: every rank of this job. */
+static int ranks_pids(int *pids, int cap)
+{
+	char self[4096], path[320], exe[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+	int count = 0;
+
+	if (n <= 0 || !d)
+		FAIL("cannot read /proc");
+	self[n] = '\0';
+	while ((e = readdir(d)) && count < cap) {
+		ssize_t m;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/exe", e->d_name);
+		m = readlink(path, exe, sizeof(exe) - 1);
+		if (m <= 0)
+			continue;
+		exe[m] = '\0';
+		if (strcmp(exe, self) == 0)
+			pids[count++] = atoi(e->d_name);
+	}
+	closedir(d);
+	return count;
+}
+
+/* Resident kB of @pid, or -1. */
+static long rss_kb(int pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* CPU seconds (user + system) used by @pid so far, or -1. */
+static double cpu_s(int pid)
+{
+	char path[64], buf[2048], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static int64_t get_i64(tarn_ref_t r)
+{
+	int64_t v;
+	int rc = tarn_get_i64(r, 60, &v);
+
+	if (rc)
+		FAIL("tarn_get: %s: %s", tarn_err_name(rc), tarn_last_error());
+	tarn_ref_release(r);
+	return v;
+}
+
+static tarn_ref_t call(const char *name, tarn_arg_t *a, size_t n)
+{
+	tarn_ref_t r;
+	int rc = tarn_remote(name, a, n, NULL, &r);
+
+	if (rc)
+		FAIL("tarn_remote(%s): %s", name, tarn_last_error());
+	return r;
+}
+
+/* A large object made on one worker and checked on another, peer to peer. */
+static void life(void)
+{
+	for (int i = 0; i < 4; i++) {
+		tarn_arg_t a[2] = {tarn_arg_i64(3 << 20), tarn_arg_i64(i)};
+		tarn_ref_t big = call("make", a, 2);
+		tarn_arg_t b[2] = {tarn_arg_ref(big), tarn_arg_i64(i)};
+
+		if (get_i64(call("check", b, 2)) != 3 << 20)
+			FAIL("wrong size");
+		tarn_ref_release(big);
+	}
+	printf("life: ok\n");
+}
+
+/* Rounds of put/release on the driver, small and large task results, puts in tasks. */
+static void cycles(int n)
+{
+	int64_t v = 42;
+	tarn_ref_t w[64];
+
+	for (int i = 0; i < n; i++) {
+		tarn_ref_t r;
+
+		if (tarn_put(&v, sizeof(v), &r) || tarn_ref_release(r))
+			FAIL("put/release: %s", tarn_last_error());
+	}
+	for (int i = 0; i < n; i += 64) {
+		for (int k = 0; k < 64; k++) {
+			tarn_arg_t a[2] = {tarn_arg_i64(k % 2 ? 64 : 4096), tarn_arg_i64(k)};
+
+			w[k] = call("make", a, 2);
+		}
+		if (tarn_wait(w, 64, 64, 60, NULL) != 64)
+			FAIL("wait: %s", tarn_last_error());
+		for (int k = 0; k < 64; k++)
+			tarn_ref_release(w[k]);
+	}
+	for (int i = 0; i < n / 100; i++) {
+		tarn_arg_t a[2] = {tarn_arg_i64(256 << 10), tarn_arg_i64(i)};
+		tarn_ref_t big = call("make", a, 2);
+		tarn_arg_t b[2] = {tarn_arg_ref(big), tarn_arg_i64(i)};
+
+		get_i64(call("check", b, 2));
+		tarn_ref_release(big);
+		get_i64(call("put_inside", NULL, 0));
+	}
+}
+
+static void gc(void)
+{
+	int pids[64], n;
+	long before[64];
+
+	cycles(10000); /* warm up: allocator pools, MPI buffers */
+	n = ranks_pids(pids, 64);
+	for (int i = 0; i < n; i++)
+		before[i] = rss_kb(pids[i]);
+	cycles(100000);
+	for (int i = 0; i < n; i++) {
+		long after = rss_kb(pids[i]);
+
+		printf("gc: pid %d: %ld kB -> %ld kB after 100000 cycles\n", pids[i], before[i], after);
+		if (after > before[i] + 16384)
+			FAIL("pid %d grew from %ld kB to %ld kB over 100000 put/release cycles",
+			     pids[i], before[i], after);
+	}
+	if (n < 3)
+		FAIL("found %d ranks, expected at least 3", n);
+	printf("gc: ok, %d ranks\n", n);
+}
+
+static void idle(void)
+{
+	int pids[64], n;
+	double before[64];
+	tarn_arg_t a[2] = {tarn_arg_i64(8), tarn_arg_i64(1)};
+
+	get_i64(call("check", (tarn_arg_t[]){tarn_arg_ref(call("make", a, 2)), tarn_arg_i64(1)}, 2));
+	sleep(1);
+	n = ranks_pids(pids, 64);
+	for (int i = 0; i < n; i++)
+		before[i] = cpu_s(pids[i]);
+	sleep(3);
+	for (int i = 0; i < n; i++) {
+		double used = cpu_s(pids[i]) - before[i];
+
+		printf("idle: pid %d used %.3f s of CPU in 3 s idle\n", pids[i], used);
+		if (used > 0.6)
+			FAIL("pid %d used %.2f s of CPU in 3 s with nothing to do", pids[i], used);
+	}
+	printf("idle: ok, %d ranks\n", n);
+}
+
+/* Segments of the shared store in /dev/shm now. */
+static int segments(void)
+{
+	struct dirent *e;
+	DIR *d = opendir("/dev/shm");
+	int n = 0;
+
+	if (!d)
+		FAIL("cannot read /dev/shm");
+	while ((e = readdir(d)))
+		n += strncmp(e->d_name, "tarn-mpi-", 9) == 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A large task result lives in the host's shared store (a segment in
+ * /dev/shm) when the store is on and has room, readers get it right, and
+ * the segment goes with the last ref. argv: "on" or "off" (no segment
+ * expected: store off, or too small for the object).
+ */
+static void store(const char *expect)
+{
+	bool on = strcmp(expect, "on") == 0;
+	int before = segments(), during, after = -1;
+	tarn_arg_t a[2] = {tarn_arg_i64(3 << 20), tarn_arg_i64(5)};
+	tarn_ref_t big = call("make", a, 2);
+	tarn_arg_t b[2] = {tarn_arg_ref(big), tarn_arg_i64(5)};
+	const unsigned char *p;
+	tarn_object_t *o;
+
+	if (get_i64(call("check", b, 2)) != 3 << 20)
+		FAIL("a worker read the wrong size");
+	if (tarn_get(big, 30, &o))
+		FAIL("get: %s", tarn_last_error());
+	p = tarn_object_data(o);
+	for (size_t i = 0; i < tarn_object_size(o); i += 4093)
+		if (p[i] != (unsigned char)((i * 7 + 5) & 0xff))
+			FAIL("the driver read byte %zu wrong", i);
+	during = segments();
+	tarn_object_release(o);
+	tarn_ref_release(big);
+	for (int i = 0; i < 200 && after != before; i++) {
+		usleep(10000);
+		after = segments();
+	}
+	printf("store: %d segments before, %d while held, %d after release\n", before, during,
+	       after);
+	if (on ? during != before + 1 : during != before)
+		FAIL("expected %s segment while the object was held", on ? "one" : "no");
+	if (after != before)
+		FAIL("the segment outlived the object");
+	printf("store: ok\n");
+}
+
+static void die(void)
+{
+	tarn_ref_t r[2];
+	tarn_object_t *o;
+	int rc;
+
+	printf("die: started, killing a worker\n");
+	/* One task per worker: die() runs at once, next to a sleeping task. */
+	r[0] = call("die", NULL, 0);
+	r[1] = call("nap", NULL, 0);
+	rc = tarn_get(r[0], TARN_FOREVER, &o);
+	FAIL("tarn_get returned %s after its worker died: the job should have ended",
+	     tarn_err_name(rc));
+}
+
+int main(int argc, char **argv)
+{
+	tarn_init_opts_t opts = {&argc, &argv};
+	const char *what = argc > 1 ? argv[1] : "";
+	int rc = tarn_init(&opts); /* returns on the driver only */
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (rc)
+		FAIL("tarn_init: %s: %s", tarn_err_name(rc), tarn_last_error());
+	if (strcmp(what, "life") == 0)
+		life();
+	else if (strcmp(what, "gc") == 0)
+		gc();
+	else if (strcmp(what, "idle") == 0)
+		idle();
+	else if (strcmp(what, "die") == 0)
+		die();
+	else if (strcmp(what, "store") == 0 && argc > 2)
+		store(argv[2]);
+	else
+		FAIL("usage: %s life|gc|idle|die|store on|off", argv[0]);
+	rc = tarn_shutdown();
+	if (rc)
+		FAIL("tarn_shutdown: %s", tarn_last_error());
+	return 0;
+}

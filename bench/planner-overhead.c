@@ -128,5 +128,11 @@ int main(int argc, char **argv)
 	} else {
 		printf("job folder kept: %s/data/overhead\n", root);
 	}
+	g_free(root);
+	g_free(file);
+	g_free(glob);
+	g_free(droot);
+	g_free(jid);
+	g_free(rest);
 	return status;
 }

@@ -275,6 +275,7 @@ int driver_run(const tarn_plan_t *plan)
 			fprintf(stderr, "tarn run: plan library %s: %s\n",
 				(char *)plan->libraries->pdata[i],
 				tarn_last_error());
+			status = 2;
 			goto out;
 		}
 	}

@@ -544,8 +544,21 @@ static int run_split(tarn_compute_ctx_t *ctx, uint64_t *in, uint64_t *out,
 		return 0;
 	}
 	s.b = g_new0(GByteArray *, d->nbuckets);
-	for (uint32_t j = 0; j < d->nbuckets; j++)
-		s.b[j] = g_byte_array_new();
+	{
+		/* sized for an even split and a quarter more: few reallocs */
+		uint64_t total = 0;
+
+		for (guint i = 0; i < d->inputs->len; i++) {
+			struct stat st;
+
+			if (stat(d->inputs->pdata[i], &st) == 0)
+				total += (uint64_t)st.st_size;
+		}
+		for (uint32_t j = 0; j < d->nbuckets; j++)
+			s.b[j] = g_byte_array_sized_new(
+				(guint)MIN(total / d->nbuckets * 5 / 4 + 64,
+					   (uint64_t)1 << 30));
+	}
 	if (d->by == TARN_PARTITION_RANGE) {
 		s.bounds = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 		rc = read_keys(d->bounds, s.bounds, err);
@@ -700,7 +713,8 @@ static int run_bounds(struct tdesc *d, uint64_t *out, char **err)
 
 	for (guint i = 0; i < d->inputs->len && !rc; i++)
 		rc = read_keys(d->inputs->pdata[i], all, err);
-	qsort(all->pdata, all->len, sizeof(void *), cmp_bytes);
+	if (all->len > 1)
+		qsort(all->pdata, all->len, sizeof(void *), cmp_bytes);
 	for (uint32_t j = 1; j < d->nbuckets && all->len; j++)
 		g_ptr_array_add(b, all->pdata[(uint64_t)all->len * j /
 					      d->nbuckets]);
@@ -764,38 +778,46 @@ static int cmp_rows(const void *a, const void *b)
 }
 
 /*
- * LSD radix sort on the 8-byte key prefix (8 passes of a byte, skipping
- * passes where every row has the same byte), then rows with equal
+ * LSD radix sort on the 8-byte key prefix (4 passes of 16 bits, skipping
+ * passes where every row has the same digit), then rows with equal
  * prefixes sorted with the full comparison. For random keys (graysort)
  * the second step finds nothing to do; for text keys it sorts short runs.
  */
 static void sort_rows(struct rowref *rows, size_t n, const tarn_key_t *key)
 {
 	struct rowref *tmp;
+	size_t *count;
 
 	sort_key = key;
+	if (n < 2)
+		return;
 	if (n < 256) {
 		qsort(rows, n, sizeof(*rows), cmp_rows);
 		return;
 	}
+	/* 16-bit digits: 4 passes; the histograms in one read of the rows */
 	tmp = g_new(struct rowref, n);
-	for (int pass = 0; pass < 8; pass++) {
-		size_t count[256] = {0}, pos[256];
-		int shift = pass * 8;
-		struct rowref *t;
+	count = g_new0(size_t, 4 * 65536);
+	for (size_t i = 0; i < n; i++)
+		for (int pass = 0; pass < 4; pass++)
+			count[pass * 65536 + ((rows[i].prefix >> (16 * pass)) & 0xffff)]++;
+	for (int pass = 0; pass < 4; pass++) {
+		size_t *c = count + pass * 65536, sum = 0;
+		int shift = 16 * pass;
 
+		if (c[(rows[0].prefix >> shift) & 0xffff] == n)
+			continue; /* every row has this digit: nothing to move */
+		for (int b = 0; b < 65536; b++) {
+			size_t k = c[b];
+
+			c[b] = sum;
+			sum += k;
+		}
 		for (size_t i = 0; i < n; i++)
-			count[(rows[i].prefix >> shift) & 0xff]++;
-		if (count[(rows[0].prefix >> shift) & 0xff] == n)
-			continue; /* every row has this byte: nothing to move */
-		pos[0] = 0;
-		for (int b = 1; b < 256; b++)
-			pos[b] = pos[b - 1] + count[b - 1];
-		for (size_t i = 0; i < n; i++)
-			tmp[pos[(rows[i].prefix >> shift) & 0xff]++] = rows[i];
-		t = rows;
-		memcpy(t, tmp, n * sizeof(*rows));
+			tmp[c[(rows[i].prefix >> shift) & 0xffff]++] = rows[i];
+		memcpy(rows, tmp, n * sizeof(*rows));
 	}
+	g_free(count);
 	g_free(tmp);
 	for (size_t i = 0, k; i < n; i = k) {
 		for (k = i + 1; k < n && rows[k].prefix == rows[i].prefix; k++)
@@ -811,7 +833,7 @@ static int run_sort_or_limit(struct tdesc *d, uint64_t *in, uint64_t *out,
 {
 	GArray *maps = g_array_new(FALSE, FALSE, sizeof(struct mapped));
 	struct collect c = {.d = d, .limit = d->role == ROLE_LIMIT ? d->rows : 0};
-	GByteArray *b = g_byte_array_new();
+	GByteArray *b;
 	char *name, *p;
 	int rc = 0;
 
@@ -853,6 +875,13 @@ static int run_sort_or_limit(struct tdesc *d, uint64_t *in, uint64_t *out,
 	if (!rc && d->role == ROLE_SORT)
 		sort_rows((struct rowref *)(void *)c.rows->data, c.rows->len,
 			  &d->key);
+	{
+		uint64_t bytes = 0;
+
+		for (guint i = 0; i < c.rows->len; i++)
+			bytes += g_array_index(c.rows, struct rowref, i).len + 1;
+		b = g_byte_array_sized_new((guint)MIN(bytes, (uint64_t)UINT32_MAX));
+	}
 	for (guint i = 0; !rc && i < c.rows->len; i++) {
 		const struct rowref *r = &g_array_index(c.rows, struct rowref, i);
 

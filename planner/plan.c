@@ -99,7 +99,9 @@ int list_files(const char *dir, GPtrArray *out)
 			g_free(p);
 	}
 	closedir(d);
-	qsort(out->pdata + first, out->len - first, sizeof(void *), cmp_str);
+	if (out->len - first > 1)
+		qsort(out->pdata + first, out->len - first, sizeof(void *),
+		      cmp_str);
 	return 0;
 }
 

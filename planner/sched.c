@@ -864,7 +864,10 @@ int sched_run(const struct pplan *pp, const struct run_opts *o)
 				ran, mem / MAX(n, 1));
 	}
 finish:
-	drain(&j, j.error ? 10 : 60);
+	/* A few seconds for attempts still running (speculative losers);
+	 * a hung one must not hold the job. The driver cleans staging again
+	 * after tarn_shutdown(), which stops the workers. */
+	drain(&j, 5);
 	progress(&j);
 	if (!j.error && !rc && o->remove_output_root)
 		rm_rf(j.tasks_dir);

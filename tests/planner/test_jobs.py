@@ -197,6 +197,12 @@ def case_options(tmp):
     check(rc == 2 and "no-such-option" in out, out)
     rc, out = run([TARN, "run"])
     check(rc == 2 and "give a plan file" in out, out)
+    nolib = os.path.join(tmp, "nolib.yaml")
+    with open(nolib, "w") as f:
+        f.write("libraries: [/nonexistent/libx.so]\nnodes:\n"
+                "  - {name: a, kind: source, glob: '%s/in/*.txt'}\n" % tmp)
+    rc, out = tarn_run(nolib, tmp, "nl", "seq")
+    check(rc == 2 and "plan library /nonexistent/libx.so" in out, out)
     # SP_* from the environment work like the options
     rc, out = run([TARN, "run", plan], env={
         "UNIDIST_BACKEND": "seq", "SP_DATA_ROOT": tmp, "SP_JOBID": "envjob",
@@ -336,9 +342,18 @@ def case_kill_resume(tmp):
                 break
         time.sleep(0.02)
     check(p.poll() is None, "the job ended before it could be killed")
-    os.killpg(p.pid, signal.SIGKILL)
+    # the driver alone: its workers must notice and go
+    os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    time.sleep(0.2)
+    gone = time.time() + 20
+    while time.time() < gone:
+        try:
+            os.killpg(p.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        fail("workers of the killed driver still alive after 20 s")
     committed = sum(1 for l in open(journal) if l.startswith("commit "))
     check(committed < 759, "killed too late")
     rc, out = tarn_run(plan, tmp, "k", "procpool", "--speculative_exec=disable",

@@ -97,6 +97,30 @@ Test(conformance, put_get_roundtrip)
 	cr_assert_eq(tarn_ref_release(r), 0);
 }
 
+/* Above the size where tarn_put() copies with several threads, and odd-sized. */
+Test(conformance, put_large_object_every_byte)
+{
+	size_t len = ((size_t)65 << 20) + 4097, same = 0;
+	unsigned char *data = malloc(len);
+	const unsigned char *got;
+	tarn_object_t *obj;
+	tarn_ref_t r;
+
+	cr_assert_not_null(data);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (unsigned char)(i * 2654435761u >> 13);
+	cr_assert_eq(tarn_put(data, len, &r), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_get(r, 30.0, &obj), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_object_size(obj), len);
+	got = tarn_object_data(obj);
+	while (same < len && got[same] == data[same])
+		same++;
+	cr_assert_eq(same, len, "the object differs from what was put at byte %zu", same);
+	tarn_object_release(obj);
+	cr_assert_eq(tarn_ref_release(r), 0);
+	free(data);
+}
+
 Test(conformance, put_empty_object)
 {
 	tarn_object_t *obj;

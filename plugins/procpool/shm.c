@@ -36,7 +36,14 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val,
 
 void pp_spin_step(uint64_t spun_ns)
 {
-	for (int i = 0; i < 32; i++)
+	/*
+	 * A pause is ~65 cycles on recent x86 cores: 8 of them re-check the
+	 * ring about every 0.2 us, where 32 (0.7 us) added ~0.35 us on average
+	 * to each hop of a round trip. Once yielding, fewer checks suffice.
+	 */
+	int pauses = spun_ns > 2000 ? 32 : 8;
+
+	for (int i = 0; i < pauses; i++)
 		pp_cpu_relax();
 	if (spun_ns > 2000)
 		sched_yield();

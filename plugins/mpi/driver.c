@@ -201,8 +201,8 @@ static void task_unpin_deps(struct tarn_backend *be, struct dtask *t)
 }
 
 /*
- * The least loaded worker; the owner of the task's largest argument when it
- * is nearly as little loaded (moving the argument costs more than waiting
+ * The least loaded worker (of equals, the one picked last); the owner of the task's largest argument when it is nearly as
+ * little loaded (moving the argument costs more than waiting
  * behind a task or two).
  */
 static int pick_worker(struct tarn_backend *be, const struct dtask *t)
@@ -230,7 +230,18 @@ static int pick_worker(struct tarn_backend *be, const struct dtask *t)
 			best_n = d->ranks[r].queued;
 		}
 	}
-	d->rr++;
+	/*
+	 * Of equals, the worker picked last: one task at a time then stays on
+	 * one worker, awake and polling, while the others sleep (rotating
+	 * kept every worker spinning, more threads than this machine's 2
+	 * cores).
+	 */
+	if (best >= 0) {
+		int last = TM_FIRST_WORKER + (int)(d->rr % (uint32_t)nw);
+
+		if (d->ranks[last].alive && d->ranks[last].queued == best_n)
+			best = last;
+	}
 	for (size_t i = 0; i < t->d.num_deps; i++) {
 		struct dobj *o = obj_find(d, t->d.deps[i]);
 
@@ -241,7 +252,9 @@ static int pick_worker(struct tarn_backend *be, const struct dtask *t)
 	}
 	if (owner >= 0 && d->ranks[owner].alive &&
 	    d->ranks[owner].queued <= best_n + TM_LOCALITY_SLACK)
-		return owner;
+		best = owner;
+	if (best >= 0)
+		d->rr = (uint32_t)(best - TM_FIRST_WORKER);
 	return best;
 }
 
@@ -364,7 +377,7 @@ static void seal_locked(struct tarn_backend *be, struct dobj *o)
 		}
 		g_array_free(l, TRUE);
 	}
-	g_cond_broadcast(&be->changed);
+	tm_wake(be);
 	dispatch(be);
 	obj_maybe_free(be, o);
 }
@@ -767,7 +780,7 @@ static void on_data(struct tarn_backend *be, int src, const unsigned char *p, si
 	pd->flags = m.flags;
 	pd->len = m.len;
 	pd->buf = buf;
-	g_cond_broadcast(&be->changed);
+	tm_wake(be);
 }
 
 static void on_hello(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
@@ -784,7 +797,7 @@ static void on_hello(struct tarn_backend *be, int src, const unsigned char *p, s
 	r->known = true;
 	r->alive = true;
 	r->local = strcmp(r->host, be->hostname) == 0;
-	g_cond_broadcast(&be->changed);
+	tm_wake(be);
 }
 
 void tm_driver_handle(struct tarn_backend *be, int src, uint32_t type, const unsigned char *p,
@@ -805,7 +818,7 @@ void tm_driver_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 		break;
 	case T_BYE:
 		d->ranks[src].bye = true;
-		g_cond_broadcast(&be->changed);
+		tm_wake(be);
 		break;
 	case T_SEALED:
 		on_sealed(be, src, p, len);
@@ -925,7 +938,7 @@ void tm_driver_tick(struct tarn_backend *be)
 			continue;
 		}
 		k->alive = false;
-		g_cond_broadcast(&be->changed);
+		tm_wake(be);
 		if (d->closing && k->bye)
 			continue;
 		if (!msg)

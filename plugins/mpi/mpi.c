@@ -95,20 +95,43 @@ gboolean tm_ref_equal(gconstpointer a, gconstpointer b)
 	return x->origin == y->origin && x->seq == y->seq;
 }
 
+static bool drive(struct tarn_backend *be, uint64_t now);
+
 bool tm_cond_wait(struct tarn_backend *be, uint64_t deadline_ns)
 {
-	uint64_t now;
+	static __thread unsigned turns;
+	uint64_t now = tm_now_ns();
 
-	if (!deadline_ns) {
-		g_cond_wait(&be->changed, &be->lock);
-		return true;
-	}
-	now = tm_now_ns();
-	if (now >= deadline_ns)
+	if (deadline_ns && now >= deadline_ns)
 		return false;
-	g_cond_wait_until(&be->changed, &be->lock,
-			  g_get_monotonic_time() + (gint64)((deadline_ns - now) / 1000) + 1);
-	return tm_now_ns() < deadline_ns;
+	/*
+	 * Messages flowed lately: the answer is probably microseconds away.
+	 * Fetch it ourselves rather than sleep until the comm thread wakes
+	 * us: each hand-off between threads costs a wake-up, tens of
+	 * microseconds on a machine with fewer cores than threads.
+	 */
+	if (now - atomic_load(&be->busy_ns) < be->spin_ns && !atomic_load(&be->failed)) {
+		atomic_store(&be->driven_ns, now);
+		g_mutex_unlock(&be->lock);
+		if (!drive(be, now)) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+			/* Whom we wait for may need this core (see comm_main). */
+			if (++turns % 64 == 0)
+				sched_yield();
+		}
+		g_mutex_lock(&be->lock);
+		return !deadline_ns || tm_now_ns() < deadline_ns;
+	}
+	be->sleepers++;
+	if (!deadline_ns)
+		g_cond_wait(&be->changed, &be->lock);
+	else
+		g_cond_wait_until(&be->changed, &be->lock,
+				  g_get_monotonic_time() + (gint64)((deadline_ns - now) / 1000) + 1);
+	be->sleepers--;
+	return !deadline_ns || tm_now_ns() < deadline_ns;
 }
 
 struct tm_pending *tm_pending_new(struct tarn_backend *be)
@@ -177,9 +200,16 @@ void tm_shm_sweep(struct tarn_backend *be)
 
 /* Sending ---------------------------------------------------------------------- */
 
+/* A waiting thread that drove progress this recently will send what is queued. */
+#define TM_DRIVE_GRACE_NS 200000u
+
+/* out_lock held. */
 static void wake_comm(struct tarn_backend *be)
 {
-	if (be->comm_sleeping)
+	uint64_t now = tm_now_ns();
+
+	atomic_store(&be->busy_ns, now);
+	if (be->comm_sleeping && now - atomic_load(&be->driven_ns) >= TM_DRIVE_GRACE_NS)
 		g_cond_signal(&be->out_cond);
 }
 
@@ -264,6 +294,7 @@ static void complete_sends(struct tarn_backend *be)
 struct pack {
 	unsigned char *buf;
 	size_t len;
+	size_t cap;
 };
 
 static void flush_pack(struct tarn_backend *be, int dest, struct pack *p)
@@ -273,6 +304,7 @@ static void flush_pack(struct tarn_backend *be, int dest, struct pack *p)
 	isend(be, dest, TM_TAG_MSG, p->buf, p->len, p->buf, NULL, NULL);
 	p->buf = NULL;
 	p->len = 0;
+	p->cap = 0;
 }
 
 /* Send everything queued, packing small messages to the same rank together. */
@@ -311,8 +343,15 @@ static bool drain_out(struct tarn_backend *be)
 
 			if (p->len + need > TM_PACK_MAX)
 				flush_pack(be, m->dest, p);
-			if (!p->buf)
-				p->buf = g_malloc(MAX(need, (size_t)TM_PACK_MAX));
+			if (p->len + need > p->cap) {
+				/*
+				 * Grow as needed: a whole TM_PACK_MAX for one small
+				 * message is above malloc's mmap threshold, a
+				 * system call or two per message.
+				 */
+				p->cap = MAX(MAX(p->cap * 2, (size_t)4096), p->len + need);
+				p->buf = g_realloc(p->buf, p->cap);
+			}
 			memcpy(p->buf + p->len, &f, sizeof(f));
 			memcpy(p->buf + p->len + sizeof(f), m->data, m->len);
 			memset(p->buf + p->len + sizeof(f) + m->len, 0, tm_pad8(m->len) - m->len);
@@ -417,30 +456,95 @@ static bool out_pending(struct tarn_backend *be)
 	return any;
 }
 
+static bool take_token(struct tarn_backend *be)
+{
+	return !atomic_exchange_explicit(&be->progressing, true, memory_order_acquire);
+}
+
+static void give_token(struct tarn_backend *be)
+{
+	atomic_store_explicit(&be->progressing, false, memory_order_release);
+}
+
+/* One turn of progress (token held, be->lock not): true when a message moved. */
+static bool progress_turn(struct tarn_backend *be, uint64_t now)
+{
+	bool busy = drain_out(be);
+
+	busy |= poll_in(be);
+	if (be->sends->len)
+		complete_sends(be);
+	/* Liveness: every 20 ms, to name a dead rank before mpiexec ends the job. */
+	if (now - be->last_tick_ns > 20000000u) {
+		be->last_tick_ns = now;
+		if (be->rank == TM_DRIVER)
+			tm_driver_tick(be);
+		else
+			tm_worker_tick(be);
+	}
+	if (busy)
+		atomic_store(&be->busy_ns, tm_now_ns());
+	return busy;
+}
+
+/*
+ * A waiting thread's turn (be->lock not held): false when nothing moved or
+ * another thread holds the token. A handler never waits, so a thread that
+ * holds the token never gets here again.
+ */
+static bool drive(struct tarn_backend *be, uint64_t now)
+{
+	bool busy;
+
+	if (!take_token(be))
+		return false;
+	busy = progress_turn(be, now);
+	give_token(be);
+	return busy;
+}
+
+/* Sleep on out_cond up to @us microseconds, unless something is queued. */
+static void comm_sleep(struct tarn_backend *be, double us)
+{
+	g_mutex_lock(&be->out_lock);
+	if (!be->out.length && !atomic_load(&be->stop)) {
+		be->comm_sleeping = true;
+		g_cond_wait_until(&be->out_cond, &be->out_lock,
+				  g_get_monotonic_time() + (gint64)us + 1);
+		be->comm_sleeping = false;
+	}
+	g_mutex_unlock(&be->out_lock);
+}
+
 static gpointer comm_main(gpointer arg)
 {
 	struct tarn_backend *be = arg;
-	uint64_t idle_since = 0, last_tick = 0;
+	uint64_t idle_since = 0;
 	double sleep_s = be->backoff;
 	double max_sleep = MAX(be->backoff, 0.01);
 	unsigned spins = 0;
 
-	while (!atomic_load(&be->stop) || out_pending(be) || be->sends->len) {
-		bool busy = drain_out(be);
-		uint64_t now;
+	for (;;) {
+		uint64_t now = tm_now_ns();
+		bool busy, stop = atomic_load(&be->stop), sending;
 
-		busy |= poll_in(be);
-		if (be->sends->len)
-			complete_sends(be);
-		now = tm_now_ns();
-		/* Liveness: every 20 ms, to name a dead rank before mpiexec ends the job. */
-		if (now - last_tick > 20000000u) {
-			last_tick = now;
-			if (be->rank == TM_DRIVER)
-				tm_driver_tick(be);
-			else
-				tm_worker_tick(be);
+		if (!stop && now - atomic_load(&be->driven_ns) < TM_DRIVE_GRACE_NS) {
+			/* A waiting thread drives progress: keep off its core. */
+			comm_sleep(be, TM_DRIVE_GRACE_NS / 1000.0);
+			idle_since = 0;
+			continue;
 		}
+		if (!take_token(be)) {
+			sched_yield();
+			continue;
+		}
+		if (stop && !out_pending(be) && !be->sends->len) {
+			give_token(be);
+			break;
+		}
+		busy = progress_turn(be, now);
+		sending = be->sends->len > 0;
+		give_token(be);
 		if (busy) {
 			idle_since = 0;
 			sleep_s = be->backoff;
@@ -448,7 +552,7 @@ static gpointer comm_main(gpointer arg)
 		}
 		if (!idle_since)
 			idle_since = now;
-		if (now - idle_since < be->spin_ns || be->sends->len) {
+		if (now - idle_since < be->spin_ns || sending) {
 			/*
 			 * Spin briefly: an answer usually comes within microseconds.
 			 * Yield every other turn: on a machine with fewer cores than
@@ -468,14 +572,7 @@ static gpointer comm_main(gpointer arg)
 		 * nothing, longer and longer (up to 10 ms), so that idle ranks
 		 * cost nothing.
 		 */
-		g_mutex_lock(&be->out_lock);
-		if (!be->out.length && !atomic_load(&be->stop)) {
-			be->comm_sleeping = true;
-			g_cond_wait_until(&be->out_cond, &be->out_lock,
-					  g_get_monotonic_time() + (gint64)(sleep_s * 1e6) + 1);
-			be->comm_sleeping = false;
-		}
-		g_mutex_unlock(&be->out_lock);
+		comm_sleep(be, sleep_s * 1e6);
 		if (now - idle_since > 1000000000u)
 			sleep_s = MIN(sleep_s * 2, max_sleep);
 	}

@@ -8,13 +8,15 @@
  * in its world and spawns the others with MPI_Comm_spawn, and both sides
  * merge the intercommunicator so that the numbering is the same.
  *
- * Threads: on every rank one comm thread makes every MPI call after
- * MPI_Init (MPI_THREAD_SERIALIZED is enough): it sends what other threads
- * queued, receives, and runs the message handlers. API calls on the driver
- * and the task thread on a worker queue messages and sleep on a condition
- * until a handler wakes them. One mutex (be->lock) guards the tables; it
- * is never held while calling a host service that can call back into the
- * backend.
+ * Threads: after MPI_Init, MPI calls are made by whichever thread holds
+ * the progress token (be->progressing), one at a time, so
+ * MPI_THREAD_SERIALIZED is enough: it sends what threads queued, receives,
+ * and runs the message handlers. A thread that waits for an answer (an API
+ * call on the driver, the task thread on a worker) takes the token and
+ * drives progress itself while messages flow; once things are quiet it
+ * sleeps on a condition and each rank's comm thread polls and wakes it.
+ * One mutex (be->lock) guards the tables; it is never held while calling
+ * a host service that can call back into the backend, nor while driving.
  *
  * Objects: the driver keeps a directory of every live object (owner rank,
  * size, holds, pins) and is the only one to decide that an object is
@@ -233,10 +235,23 @@ struct tarn_backend {
 
 	GMutex lock;      /* the tables of driver.c / worker.c */
 	GCond changed;    /* an object sealed, a reply arrived, a task queued */
+	uint32_t sleepers; /* threads asleep on @changed (be->lock) */
 	GHashTable *pending; /* req -> struct tm_pending */
 	_Atomic uint64_t next_req;
 
-	/* Outgoing messages, drained by the comm thread. */
+	/*
+	 * The progress token: whoever holds it makes the MPI calls (sends what
+	 * is queued, receives, runs the handlers). A thread that waits for an
+	 * answer takes it and drives progress itself while messages flow, so
+	 * that the answer needs no hand-off between threads; the comm thread
+	 * does it when nobody waits.
+	 */
+	atomic_bool progressing;
+	_Atomic uint64_t busy_ns;   /* a message was queued, sent or received */
+	_Atomic uint64_t driven_ns; /* a waiting thread drove progress */
+	uint64_t last_tick_ns;      /* the token's holder only */
+
+	/* Outgoing messages, drained by whoever holds the token. */
 	GMutex out_lock;
 	GCond out_cond;
 	GQueue out;
@@ -345,7 +360,22 @@ static inline uint64_t tm_deadline(double timeout)
 	return tm_now_ns() + (uint64_t)(timeout * 1e9) + (timeout == 0 ? 0 : 1);
 }
 
-/* Wait on be->changed until woken or @deadline_ns (0: forever); false when it passed. */
+/*
+ * Wait until woken or @deadline_ns (0: forever); false when it passed. With
+ * be->lock held; it may drop it meanwhile to drive progress itself (one turn,
+ * then it returns), so callers recheck their condition in a loop.
+ */
 bool tm_cond_wait(struct tarn_backend *be, uint64_t deadline_ns);
+
+/*
+ * Wake the threads asleep on be->changed (be->lock held). Skips the
+ * futex call when none sleeps: a waiter that drives progress rechecks on
+ * its own, and glib's broadcast always enters the kernel.
+ */
+static inline void tm_wake(struct tarn_backend *be)
+{
+	if (be->sleepers)
+		g_cond_broadcast(&be->changed);
+}
 
 #endif /* TARN_MPI_TM_H */

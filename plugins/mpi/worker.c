@@ -138,7 +138,7 @@ static void on_task(struct tarn_backend *be, const unsigned char *p, size_t len)
 		goto bad;
 	t->payload = t->msg + off;
 	g_queue_push_tail(&W(be)->tasks, t);
-	g_cond_broadcast(&be->changed);
+	tm_wake(be);
 	return;
 bad:
 	tm_log(be, TARN_LOG_ERROR, "rank %d got a malformed task message", be->rank);
@@ -233,7 +233,7 @@ static void on_reply(struct tarn_backend *be, int src, const unsigned char *p, s
 	pd->count = (m.bulk || m.inline_len || m.len == 0) ? 1 : 0;
 	pd->flags_shm = m.shm;
 	pd->buf = buf;
-	g_cond_broadcast(&be->changed);
+	tm_wake(be);
 }
 
 static void on_waited(struct tarn_backend *be, const unsigned char *p, size_t len)
@@ -252,7 +252,7 @@ static void on_waited(struct tarn_backend *be, const unsigned char *p, size_t le
 	pd->count = m.count;
 	pd->len = len - sizeof(m);
 	pd->buf = g_memdup2(p + sizeof(m), pd->len ? pd->len : 1);
-	g_cond_broadcast(&be->changed);
+	tm_wake(be);
 }
 
 /* The monitor keeps the host's store budget. */
@@ -280,7 +280,7 @@ static void on_shm(struct tarn_backend *be, int src, uint32_t type, const unsign
 		if (pd) {
 			pd->done = true;
 			pd->status = m.status;
-			g_cond_broadcast(&be->changed);
+			tm_wake(be);
 		}
 		break;
 	}
@@ -323,7 +323,7 @@ void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 			t->kill = true;
 			memcpy(&t->h.actor, p, sizeof(t->h.actor));
 			g_queue_push_tail(&w->tasks, t);
-			g_cond_broadcast(&be->changed);
+			tm_wake(be);
 		}
 		break;
 	case T_FETCH:
@@ -365,7 +365,7 @@ void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 	}
 	case T_EXIT:
 		w->exit = true;
-		g_cond_broadcast(&be->changed);
+		tm_wake(be);
 		break;
 	default:
 		tm_log(be, TARN_LOG_WARNING, "rank %d got an unknown message %u from rank %d",
@@ -409,6 +409,13 @@ static void run(struct tarn_backend *be, struct wtask *t)
 		done.report.size = sizeof(done.report);
 		t->outer = cur_task;
 		cur_task = t;
+		/*
+		 * This thread sends what the task queues when it next waits:
+		 * the comm thread keeps away meanwhile, and does not send the
+		 * result without the done message (the driver would see this
+		 * worker busy still, and send it the next task elsewhere).
+		 */
+		atomic_store(&be->driven_ns, tm_now_ns());
 		h->run_task(h->host, t->payload, t->h.payload_len, t->h.attempt, &done.report);
 		cur_task = t->outer;
 		tm_send(be, TM_DRIVER, T_DONE, &done, sizeof(done), NULL, 0);

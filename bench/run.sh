@@ -149,8 +149,21 @@ case " $backends " in
 		env -u SP_PLATFORM -u UNIDIST_BACKEND UNIDIST_MPI_SHARED_OBJECT_STORE=false \
 			UNIDIST_MPI_SCHEDULING=$policy mpiexec -n 4 "$build/bench/tarn-bench" \
 			--backend mpi --workers 2 --label "mpi-spmd/$policy" \
-			${quick:+"$quick"} --only locality || status=1
+			${quick:+"$quick"} --only locality \
+			--json "$out/locality-$policy.json" || status=1
 	done
+	# Both medians and their ratio: the gain is the point of the workload.
+	"$py" - "$out/locality-locality.json" "$out/locality-round-robin.json" <<'PY' || status=1
+import json, sys
+def total(path):
+    for r in json.load(open(path))["results"]:
+        if r["workload"] == "locality" and r.get("metric") == "total":
+            return r["value"]
+    sys.exit("no locality figure in " + path)
+loc, rr = total(sys.argv[1]), total(sys.argv[2])
+print("mpi-spmd  locality        locality-aware %.3g s, round-robin %.3g s: %.2fx"
+      % (loc, rr, rr / loc))
+PY
 	echo "== tarn on mpi-spmd: 64 MiB from a task on one worker to a task on the other"
 	for store in true false; do
 		env -u SP_PLATFORM -u UNIDIST_BACKEND UNIDIST_MPI_SHARED_OBJECT_STORE=$store \

@@ -1266,17 +1266,21 @@ static void bench_idle_cpu(void)
 /*
  * Where a task runs matters when its argument is large: K objects of
  * 16 MiB are made by tasks (spread over the workers), then each is read
- * by 4 tasks, all submitted at once. A backend that places a reader on
- * the worker holding its object reads locally; one that deals tasks
- * round-robin moves about half the objects between workers. Reported:
- * the readers' total time and the bytes they read per second.
+ * by 4 tasks in a row, all submitted at once. A reader touches one byte per page,
+ * so that it costs next to nothing where the object is and a whole
+ * transfer elsewhere: a backend that places a reader on the worker
+ * holding its object reads locally; one that deals tasks round-robin
+ * moves about half the objects between workers, and the difference is
+ * well above the scheduling noise of a loaded machine. The readers run
+ * REPS rounds; reported: the median round's time, the fastest, and the
+ * bytes read per second in the median round.
  */
 static void bench_locality(void)
 {
-	enum { K = 8, READERS = 4 };
+	enum { K = 8, READERS = 4, REPS = 5 };
 	size_t size = opt_quick ? 4 * MIB : 16 * MIB, from = nresults;
 	tarn_ref_t objs[K], reads[K * READERS];
-	double t0, secs;
+	double secs[REPS], best;
 	struct result *r;
 	int rc = 0;
 
@@ -1292,21 +1296,29 @@ static void bench_locality(void)
 		print_line("locality", from);
 		return;
 	}
-	t0 = now();
-	for (int i = 0; i < K * READERS && !rc; i++) {
-		tarn_arg_t a = tarn_arg_ref(objs[i % K]);
+	for (int rep = 0; rep < REPS && !rc; rep++) {
+		double t0 = now();
+		int i;
 
-		rc = tarn_remote("bench_sum", &a, 1, NULL, &reads[i]);
-	}
-	for (int i = 0; i < K * READERS && !rc; i++) {
-		int64_t sum;
+		for (i = 0; i < K * READERS && !rc; i++) {
+			/* Readers of one object in a row: dealt in turn, half go elsewhere. */
+			tarn_arg_t a = tarn_arg_ref(objs[i / READERS]);
 
-		rc = tarn_get_i64(reads[i], GET_TIMEOUT, &sum);
-		if (!rc && sum != (int64_t)size * (i % K + 1))
-			rc = TARN_EPROTO;
-		tarn_ref_release(reads[i]);
+			rc = tarn_remote("bench_touch", &a, 1, NULL, &reads[i]);
+		}
+		for (int k = 0; k < i; k++) {
+			int64_t sum;
+			int e = tarn_get_i64(reads[k], GET_TIMEOUT, &sum);
+
+			/* One byte per page, each filled with its object's number. */
+			if (!e && sum != (int64_t)(size / 4096) * (k / READERS + 1))
+				e = TARN_EPROTO;
+			if (!rc)
+				rc = e;
+			tarn_ref_release(reads[k]);
+		}
+		secs[rep] = now() - t0;
 	}
-	secs = now() - t0;
 	for (int i = 0; i < K; i++)
 		tarn_ref_release(objs[i]);
 	if (rc) {
@@ -1314,10 +1326,14 @@ static void bench_locality(void)
 		print_line("locality", from);
 		return;
 	}
-	r = add("locality", "total", secs, "s", 0);
-	note(r, "%d objects of %zu MiB made by tasks, each read by %d tasks", K, size / MIB,
-	     READERS);
-	add("locality", "read", (double)size * K * READERS / secs / 1e9, "GB/s", 1);
+	best = secs[0];
+	for (int i = 1; i < REPS; i++)
+		best = secs[i] < best ? secs[i] : best;
+	r = add("locality", "total", median(secs, REPS), "s", 0);
+	note(r, "%d objects of %zu MiB made by tasks, each read by %d tasks touching every "
+	     "page; median of %d rounds", K, size / MIB, READERS, REPS);
+	add("locality", "fastest", best, "s", 0);
+	add("locality", "read", (double)size * K * READERS / median(secs, REPS) / 1e9, "GB/s", 1);
 	print_line("locality", from);
 }
 

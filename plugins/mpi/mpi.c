@@ -95,7 +95,17 @@ gboolean tm_ref_equal(gconstpointer a, gconstpointer b)
 	return x->origin == y->origin && x->seq == y->seq;
 }
 
+/*
+ * A waiting thread that drove progress this recently will send what is
+ * queued, and the comm thread sleeps meanwhile. Each of its wake-ups takes
+ * a core from a thread that spins for an answer when threads outnumber
+ * cores: 0.2 ms gave round trips of 5.6-18 us here, 1 ms 6.8-7.6 us. A
+ * waiter that stops driving wakes the comm thread at once.
+ */
+#define TM_DRIVE_GRACE_NS 1000000u
+
 static bool drive(struct tarn_backend *be, uint64_t now);
+static void wake_comm_now(struct tarn_backend *be);
 
 bool tm_cond_wait(struct tarn_backend *be, uint64_t deadline_ns)
 {
@@ -124,6 +134,8 @@ bool tm_cond_wait(struct tarn_backend *be, uint64_t deadline_ns)
 		g_mutex_lock(&be->lock);
 		return !deadline_ns || tm_now_ns() < deadline_ns;
 	}
+	if (now - atomic_load(&be->driven_ns) < TM_DRIVE_GRACE_NS)
+		wake_comm_now(be); /* we stop driving: the comm thread takes over */
 	be->sleepers++;
 	if (!deadline_ns)
 		g_cond_wait(&be->changed, &be->lock);
@@ -200,8 +212,15 @@ void tm_shm_sweep(struct tarn_backend *be)
 
 /* Sending ---------------------------------------------------------------------- */
 
-/* A waiting thread that drove progress this recently will send what is queued. */
-#define TM_DRIVE_GRACE_NS 200000u
+
+static void wake_comm_now(struct tarn_backend *be)
+{
+	atomic_store(&be->driven_ns, 0);
+	g_mutex_lock(&be->out_lock);
+	if (be->comm_sleeping)
+		g_cond_signal(&be->out_cond);
+	g_mutex_unlock(&be->out_lock);
+}
 
 /* out_lock held. */
 static void wake_comm(struct tarn_backend *be)

@@ -258,11 +258,17 @@ static int pick_worker(struct tarn_backend *be, const struct dtask *t)
 	return best;
 }
 
+/* An argument's bytes travel inside the task message (lock held). */
+static bool dep_inline(const struct dobj *o)
+{
+	return o && o->sealed && obj_has_bytes(o) && o->len <= TM_INLINE_MAX;
+}
+
 static void send_task(struct tarn_backend *be, struct dtask *t, int rank)
 {
 	struct tm_driver *d = D(be);
-	GByteArray *b = g_byte_array_sized_new(sizeof(struct tm_task) + t->d.payload_len +
-					       t->d.num_deps * sizeof(struct tm_dep) + 64);
+	size_t len = sizeof(struct tm_task) + t->d.num_deps * sizeof(struct tm_dep) +
+		     t->d.payload_len;
 	struct tm_task m = {
 		.id = t->d.id,
 		.actor = t->d.actor,
@@ -271,32 +277,41 @@ static void send_task(struct tarn_backend *be, struct dtask *t, int rank)
 		.ndeps = (uint32_t)t->d.num_deps,
 		.payload_len = t->d.payload_len,
 	};
-	static const unsigned char zeros[8];
+	unsigned char *buf, *q;
 
-	g_byte_array_append(b, (const guint8 *)&m, sizeof(m));
+	for (size_t i = 0; i < t->d.num_deps; i++) {
+		struct dobj *o = obj_find(d, t->d.deps[i]);
+
+		if (dep_inline(o))
+			len += tm_pad8(o->len);
+	}
+	/* Built in place: no staging buffer to grow and copy per task. */
+	buf = tm_send_alloc(be, rank, T_TASK, len);
+	memcpy(buf, &m, sizeof(m));
+	q = buf + sizeof(m);
 	for (size_t i = 0; i < t->d.num_deps; i++) {
 		struct dobj *o = obj_find(d, t->d.deps[i]);
 		struct tm_dep dep = {.ref = t->d.deps[i], .owner = -1};
-		bool inl = false;
+		bool inl = dep_inline(o);
 
 		if (o && o->sealed) {
 			dep.owner = o->owner;
 			dep.flags = o->flags;
 			dep.len = o->len;
 			dep.shm = o->shm;
-			inl = obj_has_bytes(o) && o->len <= TM_INLINE_MAX;
 			dep.inline_len = inl ? o->len : 0;
 		}
-		g_byte_array_append(b, (const guint8 *)&dep, sizeof(dep));
+		memcpy(q, &dep, sizeof(dep));
+		q += sizeof(dep);
 		if (inl) {
-			g_byte_array_append(b, obj_data(o), (guint)o->len);
-			g_byte_array_append(b, zeros, (guint)(tm_pad8(o->len) - o->len));
+			memcpy(q, obj_data(o), o->len);
+			memset(q + o->len, 0, tm_pad8(o->len) - o->len);
+			q += tm_pad8(o->len);
 		}
 	}
 	if (t->d.payload_len)
-		g_byte_array_append(b, t->d.payload, (guint)t->d.payload_len);
-	tm_send(be, rank, T_TASK, b->data, b->len, NULL, 0);
-	g_byte_array_free(b, TRUE);
+		memcpy(q, t->d.payload, t->d.payload_len);
+	tm_send_commit(be, buf);
 	t->rank = rank;
 	d->ranks[rank].queued++;
 	g_hash_table_replace(d->inflight[rank], &t->d.id, t);

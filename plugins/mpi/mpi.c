@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,29 @@ void tm_send(struct tarn_backend *be, int dest, uint32_t type, const void *a, si
 		memcpy(m->data, a, alen);
 	if (blen)
 		memcpy(m->data + alen, b, blen);
+	g_mutex_lock(&be->out_lock);
+	g_queue_push_tail(&be->out, m);
+	wake_comm(be);
+	g_mutex_unlock(&be->out_lock);
+}
+
+void *tm_send_alloc(struct tarn_backend *be, int dest, uint32_t type, size_t len)
+{
+	struct tm_out *m = g_malloc(sizeof(*m) + len);
+
+	(void)be;
+	m->dest = dest;
+	m->type = type;
+	m->len = len;
+	m->ext = NULL;
+	m->done = NULL;
+	return m->data;
+}
+
+void tm_send_commit(struct tarn_backend *be, void *data)
+{
+	struct tm_out *m = (struct tm_out *)((unsigned char *)data - offsetof(struct tm_out, data));
+
 	g_mutex_lock(&be->out_lock);
 	g_queue_push_tail(&be->out, m);
 	wake_comm(be);
@@ -692,7 +716,7 @@ static int mpib_open_common(struct tarn_backend *be, tarn_open_info_t *info)
 			    "again: the mpi backend allows one tarn_init per process");
 	MPI_Initialized(&inited);
 	if (!inited) {
-		if (MPI_Init_thread(info->argc, info->argv, MPI_THREAD_MULTIPLE, &provided) !=
+		if (MPI_Init_thread(info->argc, info->argv, MPI_THREAD_SERIALIZED, &provided) !=
 		    MPI_SUCCESS)
 			return fail(be, TARN_EUNAVAIL, "MPI_Init_thread failed");
 		be->owns_mpi = true;

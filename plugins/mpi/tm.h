@@ -285,6 +285,12 @@ uint64_t tm_now_ns(void);
 /* Queue one message (header @a, then @b) for @dest; never blocks. */
 void tm_send(struct tarn_backend *be, int dest, uint32_t type, const void *a, size_t alen,
 	     const void *b, size_t blen);
+/*
+ * tm_send() without the copy: tm_send_alloc() gives @len bytes to fill,
+ * tm_send_commit() queues them (and frees them once sent).
+ */
+void *tm_send_alloc(struct tarn_backend *be, int dest, uint32_t type, size_t len);
+void tm_send_commit(struct tarn_backend *be, void *data);
 /* Queue the bytes of a large object as bulk messages after a T_DATA header. */
 void tm_send_bulk(struct tarn_backend *be, int dest, const void *data, size_t len,
 		  void (*done)(void *), void *arg);

@@ -33,6 +33,7 @@ struct dobj {
 	uint32_t holds;
 	uint32_t pins;
 	GPtrArray *waiters;   /* struct dtask waiting for this object */
+	struct dtask *producer; /* the dispatched task that will seal it */
 	GArray *locators;     /* struct locator: ranks waiting in T_LOCATE */
 };
 
@@ -49,6 +50,9 @@ struct dtask {
 	int rank;           /* dispatched to; -1 when not */
 	struct dactor *actor;
 	bool kill;          /* an actor's kill marker, not a task */
+	bool finishing;     /* dispatched, and its results are all sealed */
+	uint32_t unsealed;  /* dispatched, and results not sealed yet */
+	uint32_t pad_;
 };
 
 struct dactor {
@@ -205,6 +209,15 @@ static void task_unpin_deps(struct tarn_backend *be, struct dtask *t)
  * little loaded (moving the argument costs more than waiting
  * behind a task or two).
  */
+/*
+ * Tasks ahead of a new one on @k: a task whose results are all sealed is
+ * as good as done (its done message may come a little later).
+ */
+static uint32_t load_of(const struct tm_rank *k)
+{
+	return k->queued - MIN(k->finishing, k->queued);
+}
+
 static int pick_worker(struct tarn_backend *be, const struct dtask *t)
 {
 	struct tm_driver *d = D(be);
@@ -225,9 +238,9 @@ static int pick_worker(struct tarn_backend *be, const struct dtask *t)
 	for (int i = 0; i < nw; i++) {
 		int r = TM_FIRST_WORKER + (int)((d->rr + (uint32_t)i) % (uint32_t)nw);
 
-		if (d->ranks[r].alive && d->ranks[r].queued < best_n) {
+		if (d->ranks[r].alive && load_of(&d->ranks[r]) < best_n) {
 			best = r;
-			best_n = d->ranks[r].queued;
+			best_n = load_of(&d->ranks[r]);
 		}
 	}
 	/*
@@ -239,7 +252,7 @@ static int pick_worker(struct tarn_backend *be, const struct dtask *t)
 	if (best >= 0) {
 		int last = TM_FIRST_WORKER + (int)(d->rr % (uint32_t)nw);
 
-		if (d->ranks[last].alive && d->ranks[last].queued == best_n)
+		if (d->ranks[last].alive && load_of(&d->ranks[last]) == best_n)
 			best = last;
 	}
 	for (size_t i = 0; i < t->d.num_deps; i++) {
@@ -251,7 +264,7 @@ static int pick_worker(struct tarn_backend *be, const struct dtask *t)
 		}
 	}
 	if (owner >= 0 && d->ranks[owner].alive &&
-	    d->ranks[owner].queued <= best_n + TM_LOCALITY_SLACK)
+	    load_of(&d->ranks[owner]) <= best_n + TM_LOCALITY_SLACK)
 		best = owner;
 	if (best >= 0)
 		d->rr = (uint32_t)(best - TM_FIRST_WORKER);
@@ -312,6 +325,16 @@ static void send_task(struct tarn_backend *be, struct dtask *t, int rank)
 	if (t->d.payload_len)
 		memcpy(q, t->d.payload, t->d.payload_len);
 	tm_send_commit(be, buf);
+	t->unsealed = 0;
+	t->finishing = false;
+	for (size_t i = 0; i < t->d.num_returns; i++) {
+		struct dobj *o = obj_find(d, t->d.returns[i]);
+
+		if (o && !o->sealed) {
+			o->producer = t;
+			t->unsealed++;
+		}
+	}
 	t->rank = rank;
 	d->ranks[rank].queued++;
 	g_hash_table_replace(d->inflight[rank], &t->d.id, t);
@@ -376,6 +399,15 @@ static void seal_locked(struct tarn_backend *be, struct dobj *o)
 
 	o->sealed = true;
 	o->result = false;
+	if (o->producer) {
+		struct dtask *t = o->producer;
+
+		o->producer = NULL;
+		if (t->rank >= 0 && t->unsealed && --t->unsealed == 0) {
+			t->finishing = true;
+			d->ranks[t->rank].finishing++;
+		}
+	}
 	if (o->waiters) {
 		for (guint i = 0; i < o->waiters->len; i++)
 			task_dep_ready(d, o->waiters->pdata[i]);
@@ -508,6 +540,16 @@ static void task_finished(struct tarn_backend *be, int rank, const struct tm_don
 	g_hash_table_remove(d->inflight[rank], &m->id);
 	if (d->ranks[rank].queued)
 		d->ranks[rank].queued--;
+	if (t->finishing && d->ranks[rank].finishing)
+		d->ranks[rank].finishing--;
+	t->finishing = false;
+	t->unsealed = 0;
+	for (size_t i = 0; i < t->d.num_returns; i++) {
+		struct dobj *o = obj_find(d, t->d.returns[i]);
+
+		if (o && o->producer == t)
+			o->producer = NULL; /* t is freed or sent again below */
+	}
 	if (be->host->task_done)
 		be->host->task_done(be->host->host, &t->d, &m->report);
 	for (size_t i = 0; i < t->d.num_returns; i++) {

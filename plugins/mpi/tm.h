@@ -219,6 +219,7 @@ struct tm_rank {
 	bool bye;
 	uint64_t last_heard_ns;
 	uint32_t queued; /* tasks sent and not done */
+	uint32_t finishing; /* of those, tasks whose results are all sealed */
 };
 
 struct tm_driver;

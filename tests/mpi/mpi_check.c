@@ -5,7 +5,7 @@
  * Run under mpiexec (SPMD) or alone (spawn) by the scripts next to it; every
  * rank runs main(), and tarn_init() returns on the driver only.
  *
- * Usage: test-mpi-check life|gc|idle|die|store on|off
+ * Usage: test-mpi-check life|gc|idle|die|place|store on|off
  */
 #include <dirent.h>
 #include <stdbool.h>
@@ -76,6 +76,18 @@ TARN_TASK(die)
 {
 	raise(SIGKILL);
 	return 0;
+}
+
+/* The worker's pid, after @arg 0 milliseconds asleep. */
+TARN_TASK(whoami)
+{
+	int64_t ms;
+
+	if (tarn_task_arg_i64(ctx, 0, &ms))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	if (ms > 0)
+		usleep((useconds_t)ms * 1000);
+	return tarn_task_return_i64(ctx, 0, getpid());
 }
 
 TARN_TASK(nap)
@@ -337,6 +349,42 @@ static void die(void)
 	     tarn_err_name(rc));
 }
 
+/*
+ * Placement: tasks submitted one at a time (each result got before the
+ * next) stay on one worker, so that the others can sleep; tasks submitted
+ * together spread over the workers, so that they run side by side.
+ */
+static void place(void)
+{
+	int64_t first = -1;
+	tarn_ref_t r[2];
+
+	for (int i = 0; i < 50; i++) {
+		tarn_arg_t a = tarn_arg_i64(0);
+		int64_t pid = get_i64(call("whoami", &a, 1));
+
+		if (first < 0)
+			first = pid;
+		else if (pid != first)
+			FAIL("one task at a time: task %d ran on pid %lld, the first on %lld", i,
+			     (long long)pid, (long long)first);
+	}
+	for (int round = 0; round < 5; round++) {
+		int64_t p0, p1;
+
+		for (int i = 0; i < 2; i++) {
+			tarn_arg_t a = tarn_arg_i64(200);
+
+			r[i] = call("whoami", &a, 1);
+		}
+		p0 = get_i64(r[0]);
+		p1 = get_i64(r[1]);
+		if (p0 == p1)
+			FAIL("two tasks submitted together both ran on pid %lld", (long long)p0);
+	}
+	printf("place: ok\n");
+}
+
 int main(int argc, char **argv)
 {
 	tarn_init_opts_t opts = {&argc, &argv};
@@ -354,10 +402,12 @@ int main(int argc, char **argv)
 		idle();
 	else if (strcmp(what, "die") == 0)
 		die();
+	else if (strcmp(what, "place") == 0)
+		place();
 	else if (strcmp(what, "store") == 0 && argc > 2)
 		store(argv[2]);
 	else
-		FAIL("usage: %s life|gc|idle|die|store on|off", argv[0]);
+		FAIL("usage: %s life|gc|idle|die|place|store on|off", argv[0]);
 	rc = tarn_shutdown();
 	if (rc)
 		FAIL("tarn_shutdown: %s", tarn_last_error());

@@ -1150,8 +1150,17 @@ int tm_driver_close(struct tarn_backend *be)
 	return 0;
 }
 
+/*
+ * Submissions between turns of progress on the submitting thread: a burst
+ * of them is sent in packs of this many, and their results taken in, by
+ * the thread itself rather than by the comm thread contending for the
+ * lock and the cores.
+ */
+#define TM_SUBMIT_TURN 32
+
 int tm_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 {
+	static __thread unsigned submits;
 	struct dtask *dt = task_copy(t);
 	int rc = 0;
 
@@ -1161,16 +1170,21 @@ int tm_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	else
 		submit_locked(be, dt);
 	g_mutex_unlock(&be->lock);
+	if (++submits % TM_SUBMIT_TURN == 0)
+		tm_drive_now(be);
 	return rc;
 }
 
 int tm_driver_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
 {
 	/* Plain tasks only (the ABI says so): nothing here can refuse one. */
-	g_mutex_lock(&be->lock);
-	for (size_t i = 0; i < n; i++)
-		submit_locked(be, task_copy(&tasks[i]));
-	g_mutex_unlock(&be->lock);
+	for (size_t i = 0; i < n; i += TM_SUBMIT_TURN) {
+		g_mutex_lock(&be->lock);
+		for (size_t k = i; k < n && k < i + TM_SUBMIT_TURN; k++)
+			submit_locked(be, task_copy(&tasks[k]));
+		g_mutex_unlock(&be->lock);
+		tm_drive_now(be);
+	}
 	return 0;
 }
 

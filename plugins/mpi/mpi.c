@@ -546,6 +546,14 @@ static bool drive(struct tarn_backend *be, uint64_t now)
 	return busy;
 }
 
+void tm_drive_now(struct tarn_backend *be)
+{
+	uint64_t now = tm_now_ns();
+
+	atomic_store(&be->driven_ns, now);
+	drive(be, now);
+}
+
 /* Sleep on out_cond up to @us microseconds, unless something is queued. */
 static void comm_sleep(struct tarn_backend *be, double us)
 {

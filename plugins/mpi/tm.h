@@ -299,6 +299,12 @@ struct tm_pending *tm_pending_new(struct tarn_backend *be);
 void tm_pending_free(struct tarn_backend *be, struct tm_pending *p);
 /* Start the comm thread, once the driver or worker half is set up. */
 void tm_start_comm(struct tarn_backend *be);
+/*
+ * One turn of progress on this thread, if no other thread has the token
+ * (be->lock not held): a thread that queues many messages sends them and
+ * takes in the answers itself, and the comm thread keeps away meanwhile.
+ */
+void tm_drive_now(struct tarn_backend *be);
 /* Stop the comm thread once it has sent everything queued. */
 void tm_stop_comm(struct tarn_backend *be);
 guint tm_ref_hash(gconstpointer p);

@@ -830,15 +830,64 @@ static int cmp_rows(const void *a, const void *b)
 }
 
 /*
- * LSD radix sort on the 8-byte key prefix (4 passes of 16 bits, skipping
- * passes where every row has the same digit), then rows with equal
- * prefixes sorted with the full comparison. For random keys (graysort)
- * the second step finds nothing to do; for text keys it sorts short runs.
+ * Sorts @a (@n rows) on the low @nbytes bytes of the prefix, an LSD radix
+ * sort of 8-bit digits through @scratch; the result ends in @out, which is
+ * @a or @scratch. Runs on one MSD bucket, which fits in the L2 cache.
+ */
+static void sort_low_bytes(struct rowref *a, struct rowref *scratch,
+			   struct rowref *out, size_t n, int nbytes)
+{
+	struct rowref *from = a, *to = scratch;
+	size_t c[256];
+
+	if (n <= 16) { /* insertion sort: cheaper than a pass of counts */
+		for (size_t i = 1; i < n; i++) {
+			struct rowref r = a[i];
+			size_t k = i;
+
+			for (; k && a[k - 1].prefix > r.prefix; k--)
+				a[k] = a[k - 1];
+			a[k] = r;
+		}
+	} else {
+		for (int pass = 0; pass < nbytes; pass++) {
+			int shift = 8 * pass;
+			size_t sum = 0;
+
+			memset(c, 0, sizeof(c));
+			for (size_t i = 0; i < n; i++)
+				c[(from[i].prefix >> shift) & 0xff]++;
+			if (c[(from[0].prefix >> shift) & 0xff] == n)
+				continue; /* one digit for all: nothing to move */
+			for (int b = 0; b < 256; b++) {
+				size_t k = c[b];
+
+				c[b] = sum;
+				sum += k;
+			}
+			for (size_t i = 0; i < n; i++)
+				to[c[(from[i].prefix >> shift) & 0xff]++] = from[i];
+			to = from;
+			from = to == a ? scratch : a;
+		}
+	}
+	if (from != out)
+		memcpy(out, from, n * sizeof(*out));
+}
+
+/*
+ * Radix sort on the 8-byte key prefix: one MSD pass on the top 16 bits
+ * into @tmp, then each of those buckets (a few thousand rows for random
+ * keys) sorted on the other 48 bits while it is in the cache, back into
+ * @rows. Four LSD passes of 16 bits over all rows, which this replaces,
+ * moved every row four times through memory with 65536 write streams.
+ * Rows with equal prefixes are then sorted with the full comparison: for
+ * random keys (graysort) there are none; for text keys, short runs.
  */
 static void sort_rows(struct rowref *rows, size_t n, const tarn_key_t *key)
 {
 	struct rowref *tmp;
-	size_t *count;
+	size_t *start;
 
 	sort_key = key;
 	if (n < 2)
@@ -847,29 +896,26 @@ static void sort_rows(struct rowref *rows, size_t n, const tarn_key_t *key)
 		qsort(rows, n, sizeof(*rows), cmp_rows);
 		return;
 	}
-	/* 16-bit digits: 4 passes; the histograms in one read of the rows */
 	tmp = g_new(struct rowref, n);
-	count = g_new0(size_t, 4 * 65536);
+	start = g_new0(size_t, 65536 + 1);
 	for (size_t i = 0; i < n; i++)
-		for (int pass = 0; pass < 4; pass++)
-			count[pass * 65536 + ((rows[i].prefix >> (16 * pass)) & 0xffff)]++;
-	for (int pass = 0; pass < 4; pass++) {
-		size_t *c = count + pass * 65536, sum = 0;
-		int shift = 16 * pass;
+		start[(rows[i].prefix >> 48) + 1]++;
+	for (int b = 0; b < 65536; b++)
+		start[b + 1] += start[b];
+	{
+		size_t *pos = g_memdup2(start, 65536 * sizeof(*pos));
 
-		if (c[(rows[0].prefix >> shift) & 0xffff] == n)
-			continue; /* every row has this digit: nothing to move */
-		for (int b = 0; b < 65536; b++) {
-			size_t k = c[b];
-
-			c[b] = sum;
-			sum += k;
-		}
 		for (size_t i = 0; i < n; i++)
-			tmp[c[(rows[i].prefix >> shift) & 0xffff]++] = rows[i];
-		memcpy(rows, tmp, n * sizeof(*rows));
+			tmp[pos[rows[i].prefix >> 48]++] = rows[i];
+		g_free(pos);
 	}
-	g_free(count);
+	for (int b = 0; b < 65536; b++) {
+		size_t lo = start[b], k = start[b + 1] - lo;
+
+		if (k)
+			sort_low_bytes(tmp + lo, rows + lo, rows + lo, k, 6);
+	}
+	g_free(start);
 	g_free(tmp);
 	for (size_t i = 0, k; i < n; i = k) {
 		for (k = i + 1; k < n && rows[k].prefix == rows[i].prefix; k++)

@@ -785,7 +785,9 @@ static int range_of(const struct collect *c, const unsigned char *k,
 		if (kp == c->bound_prefix[j])
 			break; /* the full compare decides from here */
 	}
-	return j == c->bounds->len ? (int)j : bucket_of_bounds(c->bounds, k, kl);
+	if (j == c->bounds->len)
+		return (int)j;
+	return bucket_of_bounds(c->bounds, k, kl);
 }
 
 static int collect_row(void *arg, const unsigned char *row, size_t len)
@@ -858,15 +860,18 @@ static void sort_low_bytes(struct rowref *a, struct rowref *scratch,
 			for (size_t i = 0; i < n; i++)
 				c[(from[i].prefix >> shift) & 0xff]++;
 			if (c[(from[0].prefix >> shift) & 0xff] == n)
-				continue; /* one digit for all: nothing to move */
+				continue; /* one digit for all: no move */
 			for (int b = 0; b < 256; b++) {
 				size_t k = c[b];
 
 				c[b] = sum;
 				sum += k;
 			}
-			for (size_t i = 0; i < n; i++)
-				to[c[(from[i].prefix >> shift) & 0xff]++] = from[i];
+			for (size_t i = 0; i < n; i++) {
+				size_t b = (from[i].prefix >> shift) & 0xff;
+
+				to[c[b]++] = from[i];
+			}
 			to = from;
 			from = to == a ? scratch : a;
 		}
@@ -976,7 +981,7 @@ static int write_rows(const char *path, const struct tdesc *d,
 			rc = write_all(fd, buf, used, bytes_out);
 			used = 0;
 		}
-		if (r->len + 1 > WRITE_CHUNK) { /* a row bigger than the buffer */
+		if (r->len + 1 > WRITE_CHUNK) { /* bigger than the buffer */
 			rc = rc ? rc : write_all(fd, (const char *)r->p, r->len,
 						 bytes_out);
 			if (nl && !rc)
@@ -1012,12 +1017,14 @@ static int run_sort_or_limit(struct tdesc *d, uint64_t *in, uint64_t *out,
 	int rc = 0;
 
 	if (d->role == ROLE_SORT && d->keep_bucket >= 0 && d->bounds) {
-		c.bounds = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+		c.bounds = g_ptr_array_new_with_free_func(
+			(GDestroyNotify)g_bytes_unref);
 		rc = read_keys(d->bounds, c.bounds, err);
 		c.bound_prefix = g_new0(uint64_t, c.bounds->len + 1);
 		for (guint j = 0; j < c.bounds->len; j++) {
 			gsize bl;
-			const unsigned char *b = g_bytes_get_data(c.bounds->pdata[j], &bl);
+			const unsigned char *b =
+				g_bytes_get_data(c.bounds->pdata[j], &bl);
 
 			c.bound_prefix[j] = key_prefix(b, bl);
 		}

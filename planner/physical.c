@@ -277,8 +277,9 @@ static int expand_partition(struct pplan *pp, int id, const struct pnode *n)
 			}
 			add_part(pp->parts[id], infos, ni, refs);
 			if (fused) {
-				struct ppart *last = &g_array_index(pp->parts[id],
-					struct ppart, pp->parts[id]->len - 1);
+				GArray *a = pp->parts[id];
+				struct ppart *last = &g_array_index(a,
+					struct ppart, a->len - 1);
 
 				last->bounds_task = bounds;
 				last->keep_bucket = (int)j;

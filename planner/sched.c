@@ -324,7 +324,7 @@ static int launch(struct job *j, int t, bool spec)
 
 		d.bounds = g_build_filename(bd, "bounds.keys", NULL);
 		g_free(bd);
-		/* a fused sort keeps the rows of its range by the range's key */
+		/* a fused sort picks its range's rows by the range's key */
 		d.range_key = node_of(j, pt->bounds_task)->s.key;
 	}
 	d.fault_prob = j->o->fault_prob;

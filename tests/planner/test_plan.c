@@ -245,9 +245,10 @@ static struct pplan *range_sort_plan(const char *name, uint32_t ranges,
 	char *yaml = g_strdup_printf(
 		"nodes:\n"
 		"  - {name: src, kind: source, glob: in/*.txt}\n"
-		"  - {name: files, kind: partition, input: src, by: files, npartitions: 3}\n"
-		"  - {name: r, kind: partition, input: files, by: range, npartitions: %u,\n"
-		"     key: {bytes: [0, 2]}}\n"
+		"  - {name: files, kind: partition, input: src, by: files,\n"
+		"     npartitions: 3}\n"
+		"  - {name: r, kind: partition, input: files, by: range,\n"
+		"     npartitions: %u, key: {bytes: [0, 2]}}\n"
 		"  - {name: s, kind: sort, input: r, key: {bytes: [1, 3]}}\n"
 		"  - {name: out, kind: sink, input: s}\n%s",
 		ranges, second_reader ?
@@ -255,7 +256,8 @@ static struct pplan *range_sort_plan(const char *name, uint32_t ranges,
 	char *f = write_tmp(name, yaml);
 	struct pplan *pp;
 
-	cr_assert_eq(tarn_plan_load_yaml(f, p), 0, "%s", tarn_planner_last_error());
+	cr_assert_eq(tarn_plan_load_yaml(f, p), 0, "%s",
+		     tarn_planner_last_error());
 	cr_assert_eq(pplan_build(*p, &pp), 0, "%s", tarn_planner_last_error());
 	g_free(yaml);
 	g_free(f);
@@ -274,7 +276,8 @@ Test(plan, range_partition_read_only_by_a_sort_is_fused_into_it)
 	/* r: 3 samples and the bounds, no splits; s: one sort per range */
 	cr_assert_eq(pp->node_count[2], 4);
 	bounds = pp->node_first[2] + 3;
-	cr_assert_eq(((struct ptask *)pp->tasks->pdata[bounds])->role, ROLE_BOUNDS);
+	t = pp->tasks->pdata[bounds];
+	cr_assert_eq(t->role, ROLE_BOUNDS);
 	cr_assert_eq(pp->node_count[3], 3);
 	for (int j = 0; j < 3; j++) {
 		t = pp->tasks->pdata[pp->node_first[3] + j];

@@ -832,6 +832,21 @@ static int cmp_rows(const void *a, const void *b)
 }
 
 /*
+ * Asks for transparent huge pages under a big array of rows: 2 MiB pages
+ * take 512 times fewer faults to fill, and the radix passes scatter rows
+ * over the whole array, where 4 KiB pages miss the TLB on nearly every
+ * move. Only a hint: where huge pages are off, nothing changes.
+ */
+static void advise_huge(void *p, size_t len)
+{
+	uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+	uintptr_t e = ((uintptr_t)p + len) & ~(uintptr_t)4095;
+
+	if (e > a + ((uintptr_t)4 << 20))
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
+/*
  * Sorts @a (@n rows) on the low @nbytes bytes of the prefix, an LSD radix
  * sort of 8-bit digits through @scratch; the result ends in @out, which is
  * @a or @scratch. Runs on one MSD bucket, which fits in the L2 cache.
@@ -902,6 +917,7 @@ static void sort_rows(struct rowref *rows, size_t n, const tarn_key_t *key)
 		return;
 	}
 	tmp = g_new(struct rowref, n);
+	advise_huge(tmp, n * sizeof(*tmp));
 	start = g_new0(size_t, 65536 + 1);
 	for (size_t i = 0; i < n; i++)
 		start[(rows[i].prefix >> 48) + 1]++;
@@ -1029,7 +1045,27 @@ static int run_sort_or_limit(struct tdesc *d, uint64_t *in, uint64_t *out,
 			c.bound_prefix[j] = key_prefix(b, bl);
 		}
 	}
-	c.rows = g_array_new(FALSE, FALSE, sizeof(struct rowref));
+	{
+		/* records: as many rows as the inputs hold (a fused sort's
+		 * range: its share, and some), so the array never moves */
+		uint64_t want = 0;
+
+		for (guint i = 0; d->format == TARN_FORMAT_RECORDS &&
+				  d->record_size && i < d->inputs->len; i++) {
+			struct stat st;
+
+			if (stat(d->inputs->pdata[i], &st) == 0)
+				want += (uint64_t)st.st_size / d->record_size;
+		}
+		if (c.bounds && d->nbuckets)
+			want = want / d->nbuckets * 9 / 8 + 1024;
+		if (c.limit)
+			want = MIN(want, c.limit);
+		want = MIN(want, (uint64_t)1 << 28);
+		c.rows = g_array_sized_new(FALSE, FALSE, sizeof(struct rowref),
+					   (guint)want);
+		advise_huge(c.rows->data, (size_t)want * sizeof(struct rowref));
+	}
 	for (guint i = 0; i < d->inputs->len && !rc; i++) {
 		struct mapped m;
 

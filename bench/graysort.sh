@@ -25,7 +25,8 @@
 #                  order, sub-folders included, dot files ignored), {tmp} an
 #                  empty scratch folder (a data root), {workers}, {build}.
 #                  Default: $TARN_GRAYSORT_CMD, else examples/graysort
-#                  (--no-generate, 4 files, 8 range partitions). The same
+#                  (--no-generate, 4 files, one range partition per worker,
+#                  at most 4: fused into the sort, docs/planner.md). The same
 #                  plan as a YAML file for `tarn run`:
 #                  --tarn-cmd 'env GRAYSORT_INPUT={in} {build}/tools/tarn/tarn
 #                  run bench/graysort-plan.yaml --data_root {tmp}
@@ -196,8 +197,11 @@ run() {
 if [ -z "$tarn_cmd" ] && [ -x "$build/examples/graysort/graysort" ]; then
 	# examples/graysort: the plan built with the C API, on the files
 	# already in {in}; it leaves validating to us (--no-generate).
+	# One range per worker: the planner fuses up to 4 ranges into the
+	# sort, which then writes every record once.
+	ranges=$((workers < 4 ? workers : 4))
 	tarn_cmd="{build}/examples/graysort/graysort --no-generate --input={in} \
---output={out} --files=4 --partitions=8 --data_root={tmp} \
+--output={out} --files=4 --partitions=$ranges --data_root={tmp} \
 --num_executors={workers} --console_log_level=warning"
 fi
 if [ -n "$tarn_cmd" ]; then

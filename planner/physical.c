@@ -26,6 +26,7 @@ static struct ptask *new_task(struct pplan *pp, int node, int role,
 	t->role = role;
 	t->key = g_strdup(key);
 	t->bounds_task = -1;
+	t->keep_bucket = -1;
 	g_ptr_array_add(pp->tasks, t);
 	return t;
 }
@@ -78,7 +79,45 @@ static void add_part(GArray *parts, const struct pinfo *infos, uint32_t ni,
 	p.ninfos = ni;
 	p.nrefs = refs->len;
 	p.refs = g_memdup2(refs->data, refs->len * sizeof(struct fref));
+	p.bounds_task = -1;
+	p.keep_bucket = -1;
+	p.nbuckets = 0;
 	g_array_append_val(parts, p);
+}
+
+/*
+ * Whether range partition @id is fused into the sort that reads it: its
+ * splits are left out, and each sort task reads the unsplit inputs and
+ * keeps the rows of its own range. That writes every row once instead of
+ * twice (a bucket file, then the sorted file), which is most of a sort's
+ * cost (docs/performance.md, "graysort, fused"); in exchange each sort
+ * task scans every input, so only a few ranges are fused. Only a sort that
+ * is the partition's one reader can be fused: anything else needs the
+ * buckets as files.
+ */
+#define FUSE_MAX_RANGES 4
+
+static bool range_fused(const struct tarn_plan *plan, int id)
+{
+	const struct pnode *n = plan->nodes->pdata[id];
+	const struct pnode *reader = NULL;
+	int readers = 0;
+
+	if (n->s.kind != TARN_NODE_PARTITION ||
+	    n->s.by != TARN_PARTITION_RANGE || n->s.nested ||
+	    n->s.npartitions > FUSE_MAX_RANGES)
+		return false;
+	for (guint i = (guint)id + 1; i < plan->nodes->len; i++) {
+		const struct pnode *m = plan->nodes->pdata[i];
+
+		for (size_t k = 0; k < m->s.num_inputs; k++)
+			if (m->inputs[k] == id) {
+				readers++;
+				reader = m;
+			}
+	}
+	return readers == 1 && reader->s.kind == TARN_NODE_SORT &&
+	       reader->s.num_inputs == 1;
 }
 
 /* "NODE/PREFIX00007"; @prefix "bounds" alone names the one bounds task. */
@@ -137,6 +176,7 @@ static int expand_partition(struct pplan *pp, int id, const struct pnode *n)
 	int bounds = -1;
 	GArray *refs = g_array_new(FALSE, FALSE, sizeof(struct fref));
 	struct pinfo *infos;
+	bool fused = range_fused(pp->plan, id);
 
 	if (n->s.by == TARN_PARTITION_RANGE) {
 		int *samples = g_new0(int, m);
@@ -171,7 +211,7 @@ static int expand_partition(struct pplan *pp, int id, const struct pnode *n)
 		}
 		g_free(samples);
 	}
-	if (n->s.by != TARN_PARTITION_FILES) {
+	if (n->s.by != TARN_PARTITION_FILES && !fused) {
 		for (uint32_t p = 0; p < m; p++) {
 			const struct ppart *pt = &g_array_index(in, struct ppart, p);
 			char *k = task_key(n, "", p);
@@ -199,7 +239,9 @@ static int expand_partition(struct pplan *pp, int id, const struct pnode *n)
 				const struct ppart *pt =
 					&g_array_index(in, struct ppart, p);
 
-				if (n->s.by == TARN_PARTITION_FILES) {
+				if (fused) {
+					add_refs(refs, pt, 0);
+				} else if (n->s.by == TARN_PARTITION_FILES) {
 					/* contiguous runs of whole files */
 					uint32_t lo = (uint32_t)((uint64_t)pt->nrefs * j / np);
 					uint32_t hi = (uint32_t)((uint64_t)pt->nrefs * (j + 1) / np);
@@ -234,6 +276,15 @@ static int expand_partition(struct pplan *pp, int id, const struct pnode *n)
 				set_inputs(t, refs);
 			}
 			add_part(pp->parts[id], infos, ni, refs);
+			if (fused) {
+				GArray *a = pp->parts[id];
+				struct ppart *last = &g_array_index(a,
+					struct ppart, a->len - 1);
+
+				last->bounds_task = bounds;
+				last->keep_bucket = (int)j;
+				last->nbuckets = np;
+			}
 		}
 	}
 	g_free(infos);
@@ -276,6 +327,12 @@ static int expand_per_partition(struct pplan *pp, int id,
 				 &g_array_index(pp->parts[n->inputs[g]],
 						struct ppart, i),
 				 (int)g);
+		if (p0->keep_bucket >= 0) {
+			/* range_fused() let only a sort read this */
+			t->bounds_task = p0->bounds_task;
+			t->keep_bucket = p0->keep_bucket;
+			t->nbuckets = p0->nbuckets;
+		}
 		set_infos(t, p0->infos, p0->ninfos);
 		set_inputs(t, refs);
 		if (role == ROLE_VIRTUAL) {

@@ -68,6 +68,10 @@ struct ptask {
 	uint32_t ndeps;
 	int bounds_task; /* ROLE_SPLIT of a range partition: its bounds task */
 	uint32_t nbuckets;
+	/* ROLE_SORT fused with the range partition upstream (which then has
+	 * no splits): the one bucket of @bounds_task's ranges it keeps, of
+	 * @nbuckets; -1 otherwise */
+	int keep_bucket;
 };
 
 /* A logical partition of a node's output: where its rows are. */
@@ -76,6 +80,11 @@ struct ppart {
 	uint32_t ninfos;
 	struct fref *refs;
 	uint32_t nrefs;
+	/* a fused range partition's bucket: @refs are the unsplit inputs,
+	 * of which the rows in range @keep_bucket of @bounds_task belong
+	 * here (of @nbuckets); -1 for an ordinary partition */
+	int bounds_task, keep_bucket;
+	uint32_t nbuckets;
 };
 
 struct pplan {
@@ -99,6 +108,10 @@ struct tdesc {
 	int by;
 	uint32_t nbuckets;
 	tarn_key_t key;
+	/* ROLE_SORT fused with a range partition: keep only the rows whose
+	 * @range_key falls in range @keep_bucket of @bounds (-1: all rows) */
+	int keep_bucket;
+	tarn_key_t range_key;
 	uint64_t rows;
 	int mode;
 	char *function, *args, *task_key, *node, *staging, *final, *bounds;

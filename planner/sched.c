@@ -318,11 +318,14 @@ static int launch(struct job *j, int t, bool spec)
 	d.staging = g_strdup_printf("%s/%s.a%u", j->staging_dir, flat, d.attempt);
 	g_free(flat);
 	d.final = final_dir(j, t);
+	d.keep_bucket = pt->keep_bucket;
 	if (pt->bounds_task >= 0) {
 		char *bd = final_dir(j, pt->bounds_task);
 
 		d.bounds = g_build_filename(bd, "bounds.keys", NULL);
 		g_free(bd);
+		/* a fused sort picks its range's rows by the range's key */
+		d.range_key = node_of(j, pt->bounds_task)->s.key;
 	}
 	d.fault_prob = j->o->fault_prob;
 	d.seed = j->o->random_seed;

@@ -394,6 +394,59 @@ nodes:
     print("speculative: job took %.1f s (straggler sleeps 4 s)" % (time.time() - t0))
 
 
+FUSED_PLAN = """
+name: fused
+nodes:
+  - {{name: src, kind: source, glob: "{input}/*.txt"}}
+  - {{name: files, kind: partition, input: src, by: files, npartitions: 5}}
+  - {{name: r, kind: partition, input: files, by: range, npartitions: 3,
+     key: {{field: 1, delimiter: ","}}}}
+  - {{name: s, kind: sort, input: r, key: {{field: 1, delimiter: ","}}}}
+  - {{name: out, kind: sink, input: s, path: result}}
+{extra}"""
+
+
+def case_fused(tmp):
+    """A range partition fused into its sort: the same bytes as unfused."""
+    inp = os.path.join(tmp, "in")
+    make_lines(inp, 20, 40)
+    plans = {}
+    # a second reader of r keeps its buckets as files: the unfused plan
+    for name, extra in [("fused", ""), ("split", "  - {name: raw, kind: sink, "
+                                        "input: r, mode: manifest, path: raw}\n")]:
+        plans[name] = os.path.join(tmp, name + ".yaml")
+        with open(plans[name], "w") as f:
+            f.write(FUSED_PLAN.format(input=inp, extra=extra))
+    rc, out = tarn_run(plans["split"], tmp, "split", "seq")
+    check(rc == 0, out)
+    rc, out = tarn_run(plans["fused"], tmp, "fused", "procpool",
+                       "--fault_inject_prob=0.2", "--max_fail_count=30",
+                       "--random_seed=3", "--num_executors=2", timeout=100)
+    check(rc == 0, out)
+    tasks = [r["task"] for r in csv.DictReader(
+        open(os.path.join(tmp, "fused", "task_metrics.csv")))]
+    check(not any(re.match(r"r/\d+$", t) for t in tasks),
+          "the fused job ran range splits: %s" % sorted(set(tasks)))
+    check(any(re.match(r"r/\d+$", t) for t in [r["task"] for r in csv.DictReader(
+        open(os.path.join(tmp, "split", "task_metrics.csv")))]),
+          "the unfused job ran no range splits")
+    fused = tree(os.path.join(tmp, "fused", "output", "result"))
+    split = tree(os.path.join(tmp, "split", "output", "result"))
+    check(len(fused) == 3, "fused output: %s" % sorted(fused))
+    check(fused == split, "fused and split outputs differ")
+    # and they are right: every row once, ranges in order, each sorted
+    src = []
+    for f in sorted(os.listdir(inp)):
+        src += open(os.path.join(inp, f)).read().splitlines()
+    res = os.path.join(tmp, "fused", "output", "result")
+    got = []
+    for f in sorted(f for f in os.listdir(res) if not f.startswith(".")):
+        got += open(os.path.join(res, f)).read().splitlines()
+    key = lambda r: (r.split(",")[0], r)
+    check(got == sorted(src, key=key), "the output is not the input sorted")
+    check(staging_empty(os.path.join(tmp, "fused")), "staging not empty")
+
+
 def case_kinds(tmp):
     """Every node kind and partition method on seq, outputs checked."""
     make_lines(os.path.join(tmp, "in"), 6, 30)   # 180 rows "kNNN,i,j"

@@ -238,6 +238,85 @@ Test(plan, physical_plan_partitions_dimensions_and_dependencies)
 	g_free(f);
 }
 
+/* A range partition whose one reader is a sort is fused into it. */
+static struct pplan *range_sort_plan(const char *name, uint32_t ranges,
+				     bool second_reader, tarn_plan_t **p)
+{
+	char *yaml = g_strdup_printf(
+		"nodes:\n"
+		"  - {name: src, kind: source, glob: in/*.txt}\n"
+		"  - {name: files, kind: partition, input: src, by: files,\n"
+		"     npartitions: 3}\n"
+		"  - {name: r, kind: partition, input: files, by: range,\n"
+		"     npartitions: %u, key: {bytes: [0, 2]}}\n"
+		"  - {name: s, kind: sort, input: r, key: {bytes: [1, 3]}}\n"
+		"  - {name: out, kind: sink, input: s}\n%s",
+		ranges, second_reader ?
+		"  - {name: raw, kind: sink, input: r, mode: manifest}\n" : "");
+	char *f = write_tmp(name, yaml);
+	struct pplan *pp;
+
+	cr_assert_eq(tarn_plan_load_yaml(f, p), 0, "%s",
+		     tarn_planner_last_error());
+	cr_assert_eq(pplan_build(*p, &pp), 0, "%s", tarn_planner_last_error());
+	g_free(yaml);
+	g_free(f);
+	return pp;
+}
+
+Test(plan, range_partition_read_only_by_a_sort_is_fused_into_it)
+{
+	tarn_plan_t *p;
+	struct pplan *pp;
+	const struct ptask *t;
+	int bounds;
+
+	make_inputs(6);
+	pp = range_sort_plan("fused.yaml", 3, false, &p);
+	/* r: 3 samples and the bounds, no splits; s: one sort per range */
+	cr_assert_eq(pp->node_count[2], 4);
+	bounds = pp->node_first[2] + 3;
+	t = pp->tasks->pdata[bounds];
+	cr_assert_eq(t->role, ROLE_BOUNDS);
+	cr_assert_eq(pp->node_count[3], 3);
+	for (int j = 0; j < 3; j++) {
+		t = pp->tasks->pdata[pp->node_first[3] + j];
+		cr_assert_eq(t->role, ROLE_SORT);
+		/* every input file, unsplit, and the bounds to pick its rows */
+		cr_assert_eq(t->nin, 6);
+		cr_assert_eq(t->in[0].task, -1);
+		cr_assert_eq(t->bounds_task, bounds);
+		cr_assert_eq(t->keep_bucket, j);
+		cr_assert_eq(t->nbuckets, 3);
+		cr_assert_eq(t->ndeps, 1);
+		cr_assert_eq(t->deps[0], bounds);
+		cr_assert_eq(t->ninfos, 1);
+		cr_assert_str_eq(t->infos[0].dim, "r");
+		cr_assert_eq(t->infos[0].index, (uint32_t)j);
+	}
+	pplan_free(pp);
+	tarn_plan_destroy(p);
+
+	/* a second reader needs the buckets as files: not fused */
+	pp = range_sort_plan("two.yaml", 3, true, &p);
+	cr_assert_eq(pp->node_count[2], 3 + 1 + 3);
+	t = pp->tasks->pdata[pp->node_first[3]];
+	cr_assert_eq(t->keep_bucket, -1);
+	cr_assert_eq(t->nin, 3);
+	cr_assert_eq(t->in[0].bucket, 0);
+	pplan_free(pp);
+	tarn_plan_destroy(p);
+
+	/* many ranges: each fused sort would scan every input; not fused */
+	pp = range_sort_plan("many.yaml", 5, false, &p);
+	cr_assert_eq(pp->node_count[2], 3 + 1 + 3);
+	t = pp->tasks->pdata[pp->node_first[3] + 4];
+	cr_assert_eq(t->keep_bucket, -1);
+	cr_assert_eq(t->bounds_task, -1);
+	pplan_free(pp);
+	tarn_plan_destroy(p);
+}
+
 Test(plan, source_glob_without_match_is_an_error)
 {
 	char *f = write_tmp("g.yaml",
@@ -310,6 +389,9 @@ Test(plan, descriptor_round_trip)
 	d.nbuckets = 7;
 	d.key.field = 2;
 	d.key.delimiter = '\t';
+	d.keep_bucket = -1; /* not a fused sort */
+	d.range_key.offset = 3;
+	d.range_key.length = 10;
 	d.fault_prob = 0.25;
 	d.seed = 99;
 	d.attempt = 3;
@@ -320,6 +402,9 @@ Test(plan, descriptor_round_trip)
 	cr_assert_eq(e.role, ROLE_SPLIT);
 	cr_assert_eq(e.nbuckets, 7);
 	cr_assert_eq(e.key.delimiter, '\t');
+	cr_assert_eq(e.keep_bucket, -1);
+	cr_assert_eq(e.range_key.offset, 3);
+	cr_assert_eq(e.range_key.length, 10);
 	cr_assert_float_eq(e.fault_prob, 0.25, 1e-12);
 	cr_assert_eq(e.attempt, 3);
 	cr_assert_str_eq(e.task_key, "n/00001");

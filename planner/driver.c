@@ -206,7 +206,13 @@ static int resolve_opts(const tarn_plan_t *plan, struct run_opts *o)
 	o->job_name = g_strdup(v && *v ? v : tarn_plan_name(plan));
 	v = tarn_config_get("SP_JOB_TIME");
 	o->job_time = g_strdup(v ? v : "");
-	o->data_root = g_strdup(tarn_config_get("SP_DATA_ROOT"));
+	/*
+	 * Absolute from here on: every path of the job is built under it, and
+	 * g_canonicalize_filename() takes only an absolute base. A relative
+	 * root means the current folder's, as on a shell's command line.
+	 */
+	o->data_root = g_canonicalize_filename(tarn_config_get("SP_DATA_ROOT"),
+					       NULL);
 	o->job_dir = g_build_filename(o->data_root, o->job_id, NULL);
 	v = tarn_config_get("SP_OUTPUT_PATH");
 	o->output_path = v && *v ? g_canonicalize_filename(v, NULL)

@@ -45,8 +45,8 @@ def start(args, env=None, **kw):
     return p
 
 
-def run(args, env=None, timeout=100):
-    p = start(args, env)
+def run(args, env=None, timeout=100, cwd=None):
+    p = start(args, env, cwd=cwd)
     try:
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -213,6 +213,14 @@ def case_options(tmp):
           "output_path not used")
     check(not os.path.exists(os.path.join(tmp, "envjob", "tasks")),
           "remove_output_root did not remove tasks/")
+    # a relative data_root is taken from the current folder, as a shell
+    # user expects, and so are the sinks under it
+    rc, out = run([TARN, "run", plan, "--data_root=rel", "--job_id=relj"],
+                  env={"UNIDIST_BACKEND": "seq"}, cwd=tmp)
+    check(rc == 0, "relative --data_root failed:\n" + out)
+    check(os.path.isdir(os.path.join(tmp, "rel", "relj", "output", "result")),
+          "relative data_root: no output under %s/rel/relj" % tmp)
+    check("CRITICAL" not in out, out)
     # a sink path holding another job's output is refused, not taken
     rc, out = run([TARN, "run", plan, "--max_fail_count=1"], env={
         "UNIDIST_BACKEND": "seq", "SP_DATA_ROOT": tmp, "SP_JOBID": "envjob2",

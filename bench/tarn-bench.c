@@ -740,11 +740,24 @@ static int noop_batch_once(size_t n, double *total)
 		free(refs); /* a refused batch made no refs */
 		return rc;
 	}
+#ifdef TARN_HAVE_GET_BATCH
+	/* Results come back as they were submitted: many at a time. */
+	for (size_t i = 0; i < n && !rc; i += 4096) {
+		int64_t vals[4096];
+		size_t k = n - i < 4096 ? n - i : 4096;
+
+		rc = tarn_get_i64_batch(refs + i, k, GET_TIMEOUT, vals);
+		v = vals[k - 1];
+	}
+	tarn_ref_release_batch(refs, n);
+#else
 	for (size_t i = 0; i < n; i++) {
 		if (!rc)
 			rc = tarn_get_i64(refs[i], GET_TIMEOUT, &v);
 		tarn_ref_release(refs[i]);
 	}
+#endif
+	(void)v; /* the task's value is not checked: it is timed */
 	*total = now() - t0;
 	free(refs);
 	return rc;

@@ -869,6 +869,175 @@ TARN_API int tarn_get_f64(tarn_ref_t ref, double timeout, double *out)
 	return get_fixed(ref, timeout, out, sizeof(*out));
 }
 
+/* Many refs at once ------------------------------------------------------- */
+
+/* Refs fetched per step of tarn_get_i64_batch(): their views stay on the stack. */
+#define GET_BATCH_CHUNK 256
+
+static double seconds_left(double timeout, uint64_t deadline_ns)
+{
+	uint64_t now;
+
+	if (timeout < 0)
+		return timeout;
+	now = host_now_ns();
+	return now >= deadline_ns ? 0 : (double)(deadline_ns - now) / 1e9;
+}
+
+/*
+ * Pin views of @refs[0..@n), all or none; *@failed names the ref that
+ * failed. Backends without fetch_batch() get one fetch() per ref, each with
+ * what is left of the one deadline.
+ */
+static int fetch_views(const tarn_ref_t *refs, size_t n, double timeout,
+		       uint64_t deadline_ns, tarn_obj_view_t *views, size_t *failed)
+{
+	memset(views, 0, n * sizeof(*views));
+	if (tarn_rt.ops->fetch_batch)
+		return tarn_rt.ops->fetch_batch(tarn_rt.be, refs, n,
+						seconds_left(timeout, deadline_ns),
+						views, failed);
+	for (size_t i = 0; i < n; i++) {
+		int rc = tarn_rt.ops->fetch(tarn_rt.be, refs[i],
+					    seconds_left(timeout, deadline_ns), &views[i]);
+
+		if (rc) {
+			for (size_t j = 0; j < i; j++)
+				tarn_rt.ops->unpin(tarn_rt.be, &views[j]);
+			*failed = i;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void unpin_views(tarn_obj_view_t *views, size_t n)
+{
+	if (tarn_rt.ops->unpin_batch) {
+		tarn_rt.ops->unpin_batch(tarn_rt.be, views, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		tarn_rt.ops->unpin(tarn_rt.be, &views[i]);
+}
+
+/* The error of ref @i of a batch get, as fetch_view() words it for one. */
+static int batch_fetch_error(const char *what, const tarn_ref_t *refs, size_t i,
+			     int rc, double timeout)
+{
+	tarn_ref_t ref = refs[i];
+
+	if (rc == TARN_ETIMEDOUT)
+		return tarn_error(rc, "%s: ref %zu (%" PRIu64 ":%" PRIu64 ") not ready after %.3f s",
+				  what, i, ref.origin, ref.seq, timeout);
+	if (rc == TARN_ENOENT)
+		return tarn_error(rc, "%s: ref %zu (%" PRIu64 ":%" PRIu64 ") is unknown or was released",
+				  what, i, ref.origin, ref.seq);
+	return tarn_error(rc, "%s: ref %zu (%" PRIu64 ":%" PRIu64 "): %s", what, i,
+			  ref.origin, ref.seq, tarn_strerror(rc));
+}
+
+static int check_batch_refs(const char *what, const tarn_ref_t *refs, size_t n,
+			    const void *out)
+{
+	int rc = check_init(what);
+
+	if (rc)
+		return rc;
+	if (n && (!refs || !out))
+		return tarn_error(TARN_EINVAL, "%s: %zu refs but %s is NULL", what, n,
+				  !refs ? "refs" : "out");
+	for (size_t i = 0; i < n; i++)
+		if (!tarn_ref_is_valid(refs[i]))
+			return tarn_error(TARN_EINVAL, "%s: ref %zu is the null ref", what, i);
+	return 0;
+}
+
+/* TARN_ETASK for the first error object among @views, or 0. */
+static int first_task_error(const char *what, const tarn_obj_view_t *views, size_t n,
+			    size_t base)
+{
+	for (size_t i = 0; i < n; i++)
+		if (views[i].flags & TARN_OBJ_ERROR)
+			return tarn_error(TARN_ETASK, "%s: ref %zu: %.*s", what, base + i,
+					  (int)views[i].len, (const char *)views[i].data);
+	return 0;
+}
+
+TARN_API int tarn_get_batch(const tarn_ref_t *refs, size_t n, double timeout,
+			    tarn_object_t **out)
+{
+	uint64_t deadline = timeout > 0 ? host_now_ns() + (uint64_t)(timeout * 1e9) : 0;
+	unsigned generation = atomic_load(&tarn_rt.generation);
+	tarn_obj_view_t *views;
+	size_t failed = 0;
+	int rc = check_batch_refs("tarn_get_batch", refs, n, out);
+
+	if (rc)
+		return rc;
+	if (n == 0)
+		return 0;
+	memset(out, 0, n * sizeof(*out));
+	views = g_try_new(tarn_obj_view_t, n);
+	if (!views)
+		return tarn_error(TARN_ENOMEM, "tarn_get_batch: cannot allocate %zu views", n);
+	rc = fetch_views(refs, n, timeout, deadline, views, &failed);
+	if (rc) {
+		g_free(views);
+		return batch_fetch_error("tarn_get_batch", refs, failed, rc, timeout);
+	}
+	rc = first_task_error("tarn_get_batch", views, n, 0);
+	if (rc) {
+		unpin_views(views, n);
+		g_free(views);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tarn_object *obj = g_new(struct tarn_object, 1);
+
+		obj->view = views[i];
+		obj->generation = generation;
+		out[i] = obj;
+	}
+	g_free(views);
+	return 0;
+}
+
+TARN_API int tarn_get_i64_batch(const tarn_ref_t *refs, size_t n,
+				double timeout, int64_t *out)
+{
+	uint64_t deadline = timeout > 0 ? host_now_ns() + (uint64_t)(timeout * 1e9) : 0;
+	tarn_obj_view_t views[GET_BATCH_CHUNK];
+	int rc = check_batch_refs("tarn_get_i64_batch", refs, n, out);
+
+	if (rc)
+		return rc;
+	for (size_t first = 0; first < n; first += GET_BATCH_CHUNK) {
+		size_t k = MIN(n - first, GET_BATCH_CHUNK), failed = 0;
+
+		rc = fetch_views(refs + first, k, timeout, deadline, views, &failed);
+		if (rc)
+			return batch_fetch_error("tarn_get_i64_batch", refs, first + failed, rc,
+						 timeout);
+		rc = first_task_error("tarn_get_i64_batch", views, k, first);
+		for (size_t i = 0; i < k && !rc; i++) {
+			if (views[i].len != sizeof(int64_t)) {
+				rc = tarn_error(TARN_EINVAL,
+						"tarn_get_i64_batch: ref %zu (%" PRIu64 ":%" PRIu64
+						") is %zu bytes, expected 8", first + i,
+						refs[first + i].origin, refs[first + i].seq,
+						views[i].len);
+				break;
+			}
+			memcpy(&out[first + i], views[i].data, sizeof(int64_t));
+		}
+		unpin_views(views, k);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 TARN_API const void *tarn_object_data(const tarn_object_t *obj)
 {
 	return obj ? obj->view.data : NULL;
@@ -937,6 +1106,38 @@ TARN_API int tarn_ref_release(tarn_ref_t ref)
 	if (rc)
 		return tarn_error(rc, "tarn_ref_release: ref %" PRIu64 ":%" PRIu64 " %s",
 				  ref.origin, ref.seq,
+				  rc == TARN_ENOENT ? "is unknown or was already released"
+						    : tarn_strerror(rc));
+	return 0;
+}
+
+TARN_API int tarn_ref_release_batch(const tarn_ref_t *refs, size_t n)
+{
+	size_t failed = 0;
+	int rc = check_init("tarn_ref_release_batch");
+
+	if (rc)
+		return rc;
+	if (n && !refs)
+		return tarn_error(TARN_EINVAL, "tarn_ref_release_batch: %zu refs at NULL", n);
+	if (tarn_rt.ops->release_batch) {
+		rc = tarn_rt.ops->release_batch(tarn_rt.be, refs, n, &failed);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			int r;
+
+			if (!tarn_ref_is_valid(refs[i]))
+				continue;
+			r = tarn_rt.ops->release(tarn_rt.be, refs[i]);
+			if (r && !rc) {
+				rc = r;
+				failed = i;
+			}
+		}
+	}
+	if (rc)
+		return tarn_error(rc, "tarn_ref_release_batch: ref %zu (%" PRIu64 ":%" PRIu64 ") %s",
+				  failed, refs[failed].origin, refs[failed].seq,
 				  rc == TARN_ENOENT ? "is unknown or was already released"
 						    : tarn_strerror(rc));
 	return 0;

@@ -23,7 +23,7 @@
 
 static void pins(void)
 {
-	SIZE(tarn_backend_desc_t, 184);
+	SIZE(tarn_backend_desc_t, 208);
 	PIN(tarn_backend_desc_t, abi_major, 0);
 	PIN(tarn_backend_desc_t, abi_minor, 4);
 	PIN(tarn_backend_desc_t, size, 8);
@@ -48,6 +48,9 @@ static void pins(void)
 	PIN(tarn_backend_desc_t, actor_kill, 160);
 	PIN(tarn_backend_desc_t, put, 168);
 	PIN(tarn_backend_desc_t, submit_batch, 176);
+	PIN(tarn_backend_desc_t, fetch_batch, 184);
+	PIN(tarn_backend_desc_t, unpin_batch, 192);
+	PIN(tarn_backend_desc_t, release_batch, 200);
 	SIZE(tarn_host_services_t, 96);
 	PIN(tarn_host_services_t, abi_major, 0);
 	PIN(tarn_host_services_t, size, 8);
@@ -139,4 +142,16 @@ Test(abi, v1_1_appends_submit_batch_after_the_v1_0_prefix)
 	cr_assert_eq(TARN_BACKEND_DESC_V1_1_SIZE,
 		     offsetof(tarn_backend_desc_t, submit_batch) + sizeof(void (*)(void)));
 	cr_assert_leq(TARN_BACKEND_DESC_V1_1_SIZE, sizeof(tarn_backend_desc_t));
+}
+
+Test(abi, v1_2_appends_the_batch_object_calls_after_the_v1_1_prefix)
+{
+	cr_assert_eq(offsetof(tarn_backend_desc_t, fetch_batch), TARN_BACKEND_DESC_V1_1_SIZE);
+	cr_assert_eq(offsetof(tarn_backend_desc_t, unpin_batch),
+		     offsetof(tarn_backend_desc_t, fetch_batch) + sizeof(void (*)(void)));
+	cr_assert_eq(offsetof(tarn_backend_desc_t, release_batch),
+		     offsetof(tarn_backend_desc_t, unpin_batch) + sizeof(void (*)(void)));
+	cr_assert_eq(TARN_BACKEND_DESC_V1_2_SIZE,
+		     offsetof(tarn_backend_desc_t, release_batch) + sizeof(void (*)(void)));
+	cr_assert_eq(TARN_BACKEND_DESC_V1_2_SIZE, sizeof(tarn_backend_desc_t));
 }

@@ -209,6 +209,44 @@ out:
 	return rc;
 }
 
+/* batch_inside, with the results read and released by the batch calls. */
+TARN_TASK(batch_get_inside)
+{
+	int64_t n, sum = 0, *v;
+	tarn_arg_t *args;
+	tarn_ref_t *refs;
+	int rc = 0;
+
+	if (tarn_task_arg_i64(ctx, 0, &n) || n < 0 || n > 100000)
+		return tarn_task_fail(ctx, "expected 0 <= n <= 100000 as argument 0");
+	args = calloc((size_t)n + 1, sizeof(*args));
+	refs = calloc((size_t)n + 1, sizeof(*refs));
+	v = calloc((size_t)n + 1, sizeof(*v));
+	if (!args || !refs || !v) {
+		rc = tarn_task_fail(ctx, "out of memory");
+		goto out;
+	}
+	for (int64_t i = 0; i < n; i++)
+		args[i] = tarn_arg_i64(i);
+	if (tarn_remote_batch("square", args, 1, (size_t)n, NULL, refs)) {
+		rc = tarn_task_fail(ctx, "batch: %s", tarn_last_error());
+		goto out;
+	}
+	if (tarn_get_i64_batch(refs, (size_t)n, TARN_FOREVER, v))
+		rc = tarn_task_fail(ctx, "get batch: %s", tarn_last_error());
+	for (int64_t i = 0; i < n && !rc; i++)
+		sum += v[i];
+	if (tarn_ref_release_batch(refs, (size_t)n) && !rc)
+		rc = tarn_task_fail(ctx, "release batch: %s", tarn_last_error());
+	if (!rc)
+		rc = tarn_task_return_i64(ctx, 0, sum);
+out:
+	free(args);
+	free(refs);
+	free(v);
+	return rc;
+}
+
 /* Counter actor: state is an int64 and an optional marker file. -------- */
 
 struct counter {

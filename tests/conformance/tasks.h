@@ -7,7 +7,7 @@
 /*
  * tasks.c registers: square, add, divmod, squares, count_args, echo,
  * fail_always, flaky, sleep_ms, no_result, sum_bytes, pattern, fib,
- * get_inside, batch_inside; actor classes Counter (add, get) and Broken (ping).
+ * get_inside, batch_inside, batch_get_inside; actor classes Counter (add, get) and Broken (ping).
  */
 
 #endif

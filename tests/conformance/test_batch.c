@@ -4,6 +4,7 @@
  * backend, whether or not the backend has submit_batch() (ABI 1.1).
  */
 #include <criterion/criterion.h>
+#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,4 +193,167 @@ Test(conformance, batch_inside_a_task)
 	cr_assert_eq(tarn_remote("batch_inside", &a, 1, NULL, &r), 0);
 	cr_assert_eq(get_i64(r), want);
 	tarn_ref_release(r);
+}
+
+/* tarn_get_batch(), tarn_get_i64_batch(), tarn_ref_release_batch() ------- */
+
+Test(conformance, get_i64_batch_reads_every_result_in_order)
+{
+	tarn_arg_t *args = calloc(N, sizeof(*args));
+	tarn_ref_t *refs = calloc(N, sizeof(*refs));
+	int64_t *v = calloc(N, sizeof(*v));
+
+	cr_assert(args && refs && v);
+	for (int i = 0; i < N; i++)
+		args[i] = tarn_arg_i64(i + 1);
+	cr_assert_eq(tarn_remote_batch("square", args, 1, N, NULL, refs), 0, "%s",
+		     tarn_last_error());
+	cr_assert_eq(tarn_get_i64_batch(refs, N, 30.0, v), 0, "%s", tarn_last_error());
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(v[i], (int64_t)(i + 1) * (i + 1), "ref %d", i);
+	cr_assert_eq(tarn_ref_release_batch(refs, N), 0, "%s", tarn_last_error());
+	/* Released for good: a second release of any of them is reported. */
+	cr_assert_eq(tarn_ref_release(refs[N / 2]), TARN_ENOENT);
+	free(args);
+	free(refs);
+	free(v);
+}
+
+Test(conformance, get_batch_gives_objects_that_outlive_the_refs)
+{
+	tarn_arg_t args[20];
+	tarn_ref_t refs[20];
+	tarn_object_t *obj[20];
+
+	for (int i = 0; i < 20; i++)
+		args[i] = tarn_arg_i64(i);
+	cr_assert_eq(tarn_remote_batch("square", args, 1, 20, NULL, refs), 0);
+	cr_assert_eq(tarn_get_batch(refs, 20, 30.0, obj), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_ref_release_batch(refs, 20), 0);
+	for (int i = 0; i < 20; i++) {
+		int64_t x;
+
+		cr_assert_eq(tarn_object_size(obj[i]), sizeof(x));
+		memcpy(&x, tarn_object_data(obj[i]), sizeof(x));
+		cr_assert_eq(x, (int64_t)i * i);
+		tarn_object_release(obj[i]);
+	}
+}
+
+Test(conformance, get_batch_a_failed_call_fails_the_lot_and_names_it)
+{
+	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;
+	tarn_arg_t dm[2 * 300];
+	tarn_ref_t out[2 * 300], quo[300];
+	tarn_object_t *obj[300];
+	int64_t v[300];
+
+	/* Call 270 divides by zero: in the second step of the i64 batch. */
+	for (int i = 0; i < 300; i++) {
+		dm[2 * i] = tarn_arg_i64(1000);
+		dm[2 * i + 1] = tarn_arg_i64(i == 270 ? 0 : i + 1);
+	}
+	o.num_returns = 2;
+	cr_assert_eq(tarn_remote_batch("divmod", dm, 2, 300, &o, out), 0);
+	for (int i = 0; i < 300; i++)
+		quo[i] = out[2 * i];
+	cr_assert_eq(tarn_get_i64_batch(quo, 300, 30.0, v), TARN_ETASK);
+	cr_assert(strstr(tarn_last_error(), "ref 270"), "%s", tarn_last_error());
+	cr_assert(strstr(tarn_last_error(), "division by zero"), "%s", tarn_last_error());
+	memset(obj, 0xff, sizeof(obj));
+	cr_assert_eq(tarn_get_batch(quo, 300, 30.0, obj), TARN_ETASK);
+	cr_assert(strstr(tarn_last_error(), "ref 270"), "%s", tarn_last_error());
+	for (int i = 0; i < 300; i++)
+		cr_assert_null(obj[i], "object %d returned by a failed tarn_get_batch", i);
+	/* The others are intact, and nothing stayed pinned. */
+	cr_assert_eq(tarn_get_i64_batch(quo, 270, 30.0, v), 0, "%s", tarn_last_error());
+	for (int i = 0; i < 270; i++)
+		cr_assert_eq(v[i], 1000 / (i + 1));
+	cr_assert_eq(tarn_ref_release_batch(out, 600), 0, "%s", tarn_last_error());
+}
+
+Test(conformance, get_batch_times_out_once_for_the_lot)
+{
+	tarn_arg_t a[2] = {tarn_arg_i64(0), tarn_arg_i64(2000)};
+	tarn_ref_t refs[2];
+	bool ready = false;
+	int64_t v[2];
+	gint64 t0;
+	int rc;
+
+	cr_assert_eq(tarn_remote("square", &a[0], 1, NULL, &refs[0]), 0);
+	cr_assert_eq(tarn_remote("sleep_ms", &a[1], 1, NULL, &refs[1]), 0);
+	/* seq runs the sleep inside tarn_remote(): then the lot is ready. */
+	cr_assert_geq(tarn_wait(&refs[1], 1, 0, 0.0, &ready), 0);
+	t0 = g_get_monotonic_time();
+	rc = tarn_get_i64_batch(refs, 2, 0.2, v);
+	if (ready) {
+		cr_assert_eq(rc, 0, "%s", tarn_last_error());
+		cr_assert_eq(v[1], 2000);
+	} else {
+		cr_assert_eq(rc, TARN_ETIMEDOUT, "%s: %s", tarn_err_name(rc), tarn_last_error());
+		cr_assert(strstr(tarn_last_error(), "ref 1"), "%s", tarn_last_error());
+		cr_assert(g_get_monotonic_time() - t0 < 1500000, "the timeout is for the lot");
+	}
+	cr_assert_eq(tarn_ref_release_batch(refs, 2), 0);
+}
+
+Test(conformance, get_and_release_batch_inside_a_task)
+{
+	tarn_arg_t a = tarn_arg_i64(300);
+	tarn_ref_t r;
+	int64_t want = 0;
+
+	for (int64_t i = 0; i < 300; i++)
+		want += i * i;
+	cr_assert_eq(tarn_remote("batch_get_inside", &a, 1, NULL, &r), 0);
+	cr_assert_eq(get_i64(r), want);
+	tarn_ref_release(r);
+}
+
+Test(conformance, batch_get_and_release_argument_errors)
+{
+	tarn_arg_t a = tarn_arg_i64(4);
+	tarn_ref_t refs[3] = {{0, 0}}, gone;
+	tarn_object_t *obj[3];
+	int64_t v[3];
+
+	cr_assert_eq(tarn_get_i64_batch(NULL, 0, 1.0, NULL), 0);
+	cr_assert_eq(tarn_get_batch(NULL, 0, 1.0, NULL), 0);
+	cr_assert_eq(tarn_ref_release_batch(NULL, 0), 0);
+	cr_assert_eq(tarn_get_i64_batch(NULL, 1, 1.0, v), TARN_EINVAL);
+	cr_assert(strstr(tarn_last_error(), "refs"), "%s", tarn_last_error());
+	cr_assert_eq(tarn_get_batch(refs, 1, 1.0, NULL), TARN_EINVAL);
+	cr_assert(strstr(tarn_last_error(), "out"), "%s", tarn_last_error());
+	cr_assert_eq(tarn_ref_release_batch(NULL, 2), TARN_EINVAL);
+
+	cr_assert_eq(tarn_remote("square", &a, 1, NULL, &refs[0]), 0);
+	cr_assert_eq(tarn_get_i64_batch(refs, 2, 1.0, v), TARN_EINVAL);
+	cr_assert(strstr(tarn_last_error(), "ref 1 is the null ref"), "%s", tarn_last_error());
+	cr_assert_eq(tarn_get_batch(refs, 2, 1.0, obj), TARN_EINVAL);
+
+	/* A released ref is named; the others in the array are released all the same. */
+	cr_assert_eq(tarn_put("12345678", 8, &gone), 0);
+	cr_assert_eq(tarn_ref_release(gone), 0);
+	refs[1] = gone;
+	cr_assert_eq(tarn_remote("square", &a, 1, NULL, &refs[2]), 0);
+	cr_assert_eq(tarn_get_i64_batch(refs, 3, 1.0, v), TARN_ENOENT);
+	cr_assert(strstr(tarn_last_error(), "ref 1"), "%s", tarn_last_error());
+	cr_assert_eq(tarn_ref_release_batch(refs, 3), TARN_ENOENT);
+	cr_assert(strstr(tarn_last_error(), "ref 1"), "%s", tarn_last_error());
+	cr_assert_eq(tarn_ref_release(refs[0]), TARN_ENOENT);
+	cr_assert_eq(tarn_ref_release(refs[2]), TARN_ENOENT);
+}
+
+Test(conformance, get_i64_batch_refuses_an_object_of_another_size)
+{
+	tarn_ref_t refs[2];
+	int64_t v[2];
+
+	cr_assert_eq(tarn_put("abc", 3, &refs[0]), 0);
+	cr_assert_eq(tarn_put("abcdefgh", 8, &refs[1]), 0);
+	cr_assert_eq(tarn_get_i64_batch(refs, 2, 1.0, v), TARN_EINVAL);
+	cr_assert(strstr(tarn_last_error(), "ref 0"), "%s", tarn_last_error());
+	cr_assert(strstr(tarn_last_error(), "3 bytes"), "%s", tarn_last_error());
+	cr_assert_eq(tarn_ref_release_batch(refs, 2), 0);
 }

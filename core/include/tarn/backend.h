@@ -61,7 +61,7 @@ extern "C" {
 /** TARN_BACKEND_ABI_MAJOR - plugins must be built for this major */
 #define TARN_BACKEND_ABI_MAJOR 1
 /** TARN_BACKEND_ABI_MINOR - the newest minor this header describes */
-#define TARN_BACKEND_ABI_MINOR 1
+#define TARN_BACKEND_ABI_MINOR 2
 
 /** TARN_BACKEND_ENTRY - name of the one symbol a plugin exports */
 #define TARN_BACKEND_ENTRY "tarn_backend_entry"
@@ -315,7 +315,7 @@ typedef struct tarn_host_services {
 } tarn_host_services_t;
 
 /**
- * struct tarn_backend_desc - a plugin's descriptor (ABI 1.0)
+ * struct tarn_backend_desc - a plugin's descriptor (ABI 1.0 to 1.2)
  * @abi_major: TARN_BACKEND_ABI_MAJOR the plugin was built with
  * @abi_minor: TARN_BACKEND_ABI_MINOR the plugin was built with
  * @size: sizeof(struct tarn_backend_desc) as the plugin was built
@@ -380,6 +380,20 @@ typedef struct tarn_host_services {
  *                in order, as one operation: all are accepted (0) or none
  *                is (an error, as submit() would return). Plain tasks
  *                only. Without it the host calls submit() @n times.
+ * @fetch_batch: (ABI 1.2) optional: fetch() of @refs[0..@n) into
+ *               @views[0..@n), with one @timeout for them all (from the
+ *               call, not per ref). All or nothing: on failure no view
+ *               stays pinned, *@failed is the index of the ref that failed
+ *               and the return is fetch()'s error for it. Error objects
+ *               are views like any other. Without it the host calls
+ *               fetch() @n times.
+ * @unpin_batch: (ABI 1.2) optional: unpin() of @views[0..@n). Without it
+ *               the host calls unpin() @n times.
+ * @release_batch: (ABI 1.2) optional: release() of each valid ref of
+ *                 @refs[0..@n) (null refs are skipped). Every ref is
+ *                 handled even after a failure; the return is the first
+ *                 failure's error, with *@failed its index. Without it the
+ *                 host calls release() @n times.
  */
 typedef struct tarn_backend_desc {
 	uint32_t abi_major;
@@ -424,6 +438,15 @@ typedef struct tarn_backend_desc {
 	int (*submit_batch)(tarn_backend_t *be, const tarn_task_desc_t *tasks,
 			    size_t n);
 
+	/* ABI 1.2: optional */
+	int (*fetch_batch)(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
+			   double timeout, tarn_obj_view_t *views,
+			   size_t *failed);
+	void (*unpin_batch)(tarn_backend_t *be, tarn_obj_view_t *views,
+			    size_t n);
+	int (*release_batch)(tarn_backend_t *be, const tarn_ref_t *refs,
+			     size_t n, size_t *failed);
+
 	/* Later minors append here. */
 } tarn_backend_desc_t;
 
@@ -437,6 +460,10 @@ typedef struct tarn_backend_desc {
 /** TARN_BACKEND_DESC_V1_1_SIZE - bytes of the 1.1 descriptor */
 #define TARN_BACKEND_DESC_V1_1_SIZE                                          \
 	(offsetof(tarn_backend_desc_t, submit_batch) + sizeof(void (*)(void)))
+
+/** TARN_BACKEND_DESC_V1_2_SIZE - bytes of the 1.2 descriptor */
+#define TARN_BACKEND_DESC_V1_2_SIZE                                          \
+	(offsetof(tarn_backend_desc_t, release_batch) + sizeof(void (*)(void)))
 
 /** typedef tarn_backend_entry_fn - type of the ``tarn_backend_entry`` symbol */
 typedef const tarn_backend_desc_t *(*tarn_backend_entry_fn)(void);

@@ -557,6 +557,53 @@ TARN_API int tarn_get_i64(tarn_ref_t ref, double timeout, int64_t *out);
 /** tarn_get_f64() - tarn_get() of an 8-byte object read as double */
 TARN_API int tarn_get_f64(tarn_ref_t ref, double timeout, double *out);
 
+/** TARN_HAVE_GET_BATCH - defined when tarn_get_batch(), tarn_get_i64_batch()
+ * and tarn_ref_release_batch() exist (0.1.0) */
+#define TARN_HAVE_GET_BATCH 1
+
+/**
+ * tarn_get_batch() - tarn_get() of @n refs at once
+ * @refs: the refs (borrowed)
+ * @n: their number (0 does nothing)
+ * @timeout: seconds for the whole call, not per ref; 0 polls; TARN_FOREVER
+ *           waits without limit
+ * @out: caller storage for @n objects; out[i] receives refs[i]'s, to release
+ *       with tarn_object_release()
+ *
+ * The same as @n tarn_get() calls, with the backend's lock and bookkeeping
+ * paid once per many refs (backends with ABI 1.2 fetch_batch()).
+ *
+ * All or nothing: on failure no object is returned and @out holds NULLs.
+ *
+ * Thread safety: safe from any thread, like tarn_get().
+ *
+ * Return: 0; the errors of tarn_get() for the first ref that fails (the
+ * message names its index), TARN_ETIMEDOUT when some ref is not ready in
+ * time; TARN_EINVAL for NULL @refs or @out with @n > 0.
+ */
+TARN_API int tarn_get_batch(const tarn_ref_t *refs, size_t n, double timeout,
+			    tarn_object_t **out);
+
+/**
+ * tarn_get_i64_batch() - tarn_get_i64() of @n refs at once
+ * @refs: the refs (borrowed)
+ * @n: their number (0 does nothing)
+ * @timeout: seconds for the whole call, as tarn_get_batch()
+ * @out: caller storage for @n values; out[i] receives refs[i]'s
+ *
+ * No object handle is made: each value is copied out and its pin given
+ * back at once, a few refs at a time. The refs keep their holds (release
+ * them with tarn_ref_release_batch()).
+ *
+ * Thread safety: safe from any thread.
+ *
+ * Return: 0; the errors of tarn_get_batch(), and TARN_EINVAL (naming the
+ * index) when an object is not 8 bytes. On failure the contents of @out are
+ * unspecified.
+ */
+TARN_API int tarn_get_i64_batch(const tarn_ref_t *refs, size_t n,
+				double timeout, int64_t *out);
+
 /** tarn_object_data() - the object's bytes (read only); NULL for NULL */
 TARN_API const void *tarn_object_data(const tarn_object_t *obj);
 
@@ -595,6 +642,23 @@ TARN_API bool tarn_ref_is_valid(tarn_ref_t ref);
  * already released (a double release is reported, never a crash).
  */
 TARN_API int tarn_ref_release(tarn_ref_t ref);
+
+/**
+ * tarn_ref_release_batch() - tarn_ref_release() of @n refs at once
+ * @refs: the refs (borrowed); null refs are skipped
+ * @n: their number (0 does nothing)
+ *
+ * Every ref is released, even after one fails, so that a bad ref in an
+ * array does not leak the others; backends with ABI 1.2 release_batch()
+ * take the lot under one lock.
+ *
+ * Thread safety: safe from any thread.
+ *
+ * Return: 0, TARN_ENOTINIT, TARN_EINVAL for NULL @refs with @n > 0, or
+ * TARN_ENOENT when a ref is unknown or was already released (the message
+ * names the first such index).
+ */
+TARN_API int tarn_ref_release_batch(const tarn_ref_t *refs, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Actors                                                                   */

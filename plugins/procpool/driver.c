@@ -114,6 +114,11 @@ struct pworker {
 	struct pp_slot *sh;
 	struct reftab inflight; /* task id -> ptask */
 	GHashTable *pins;     /* ref -> count of fetch pins it holds */
+	/*
+	 * ref -> count of holds its task code was handed (puts, nested
+	 * results): dropped when it dies, or they would last until shutdown.
+	 */
+	GHashTable *holds;
 	tarn_ref_t timed_out; /* the task it was killed for */
 };
 
@@ -266,6 +271,26 @@ static void obj_maybe_free(struct pp_driver *d, struct pobj *o)
 static const void *obj_data(struct pp_driver *d, struct pobj *o)
 {
 	return o->off == PP_INLINE ? (const void *)o->bytes : d->store + o->off;
+}
+
+/* Holds handed to a worker's task code, counted per worker (lock held). */
+static void worker_hold(struct pworker *w, tarn_ref_t ref)
+{
+	guint c = GPOINTER_TO_UINT(g_hash_table_lookup(w->holds, &ref));
+
+	g_hash_table_replace(w->holds, g_memdup2(&ref, sizeof(ref)),
+			     GUINT_TO_POINTER(c + 1));
+}
+
+static void worker_unhold(struct pworker *w, tarn_ref_t ref)
+{
+	guint c = GPOINTER_TO_UINT(g_hash_table_lookup(w->holds, &ref));
+
+	if (c > 1)
+		g_hash_table_replace(w->holds, g_memdup2(&ref, sizeof(ref)),
+				     GUINT_TO_POINTER(c - 1));
+	else if (c)
+		g_hash_table_remove(w->holds, &ref);
 }
 
 /* Workers: sending -------------------------------------------------------------- */
@@ -702,6 +727,7 @@ static void on_seal(struct pp_driver *d, struct pworker *w, const struct m_obj *
 		/* A put made by the worker: the worker holds it. */
 		o = obj_new(d, m->ref);
 		o->holds = 1;
+		worker_hold(w, m->ref);
 	}
 	if (o->sealed)
 		return;
@@ -741,6 +767,7 @@ static void on_alloc(struct pp_driver *d, struct pworker *w, const struct m_req 
 		if (!o) {
 			o = obj_new(d, m->ref);
 			o->holds = 1; /* a put made by the worker */
+			worker_hold(w, m->ref);
 		}
 		obj_drop_bytes(d, o); /* a failed attempt's block */
 		o->off = off;
@@ -786,10 +813,12 @@ static void on_unpin(struct pp_driver *d, struct pworker *w, const tarn_ref_t *r
 	}
 }
 
-static void on_release(struct pp_driver *d, const tarn_ref_t *ref)
+static void on_release(struct pp_driver *d, struct pworker *w,
+		       const tarn_ref_t *ref)
 {
 	struct pobj *o = obj_find(d, *ref);
 
+	worker_unhold(w, *ref);
 	if (o && o->holds) {
 		o->holds--;
 		obj_maybe_free(d, o);
@@ -861,7 +890,9 @@ static void on_submit(struct pp_driver *d, struct pworker *w, const unsigned cha
 	t.payload_len = m.payload_len;
 	pt = task_copy(d, &t);
 	g_free(name);
-	(void)w;
+	/* Every path below gives each result one hold: the worker's. */
+	for (size_t i = 0; i < pt->d.num_returns; i++)
+		worker_hold(w, pt->d.returns[i]);
 	if (t.kind == TARN_TASK_ACTOR_CREATE) {
 		actor_create_locked(d, pt);
 		return;
@@ -988,7 +1019,7 @@ static size_t drain(struct pp_driver *d, struct pworker *w)
 			if (type == M_UNPIN)
 				on_unpin(d, w, &r);
 			else
-				on_release(d, &r);
+				on_release(d, w, &r);
 			break;
 		}
 		case M_WAIT:
@@ -1269,6 +1300,21 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 		}
 	}
 	g_hash_table_remove_all(w->pins);
+	/*
+	 * The holds its task code never gave back. Only the worker's own:
+	 * the driver's holds on results the worker made stay.
+	 */
+	g_hash_table_iter_init(&it, w->holds);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct pobj *o = obj_find(d, *(tarn_ref_t *)k);
+		guint c = GPOINTER_TO_UINT(v);
+
+		if (o) {
+			o->holds = o->holds > c ? o->holds - c : 0;
+			obj_maybe_free(d, o);
+		}
+	}
+	g_hash_table_remove_all(w->holds);
 	{
 		GPtrArray *all = g_ptr_array_new();
 
@@ -1542,6 +1588,8 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	for (uint32_t i = 0; i < d->nworkers; i++) {
 		reftab_init(&d->workers[i].inflight, 0);
 		d->workers[i].pins = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, g_free, NULL);
+		d->workers[i].holds = g_hash_table_new_full(pp_ref_hash, pp_ref_equal,
+							    g_free, NULL);
 		if (spawn_worker(d, (int)i) != 0) {
 			host->set_error(host->host, "cannot start procpool's worker processes");
 			goto fail;
@@ -1605,6 +1653,8 @@ int pp_driver_close(struct tarn_backend *be)
 		}
 		if (w->pins)
 			g_hash_table_destroy(w->pins);
+		if (w->holds)
+			g_hash_table_destroy(w->holds);
 	}
 	while ((t = ready_pop_head(&d->ready)))
 		task_free(d, t);

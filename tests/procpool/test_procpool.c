@@ -110,6 +110,31 @@ TARN_TASK(make_block)
 	return 0;
 }
 
+/* What put_and_keep returns: the ref it keeps, and the worker's pid. */
+struct kept {
+	tarn_ref_t ref;
+	int64_t pid;
+};
+
+/* Puts argument 0 bytes and never releases the ref, like a leaky task. */
+TARN_TASK(put_and_keep)
+{
+	struct kept k = {.pid = getpid()};
+	int64_t n;
+	void *p;
+	int rc;
+
+	if (tarn_task_arg_i64(ctx, 0, &n))
+		return -1;
+	p = g_malloc((size_t)n);
+	memset(p, 0x3c, (size_t)n);
+	rc = tarn_put(p, (size_t)n, &k.ref);
+	g_free(p);
+	if (rc)
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	return tarn_task_return(ctx, 0, &k, sizeof(k));
+}
+
 /* Submits a child and waits for it inside the task. */
 TARN_TASK(wait_child)
 {
@@ -405,6 +430,59 @@ Test(store, put_release_a_million_times_in_a_small_store, .timeout = 300)
 		cr_assert_eq(rc, 0, "put %d: %s (the store leaked)", i, tarn_last_error());
 		cr_assert_eq(tarn_ref_release(r), 0);
 	}
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+Test(store, a_dead_workers_holds_are_dropped, .timeout = 300)
+{
+	size_t mine_len = 128 << 10, big_len = 640 << 10;
+	tarn_arg_t a = tarn_arg_i64((int64_t)mine_len);
+	unsigned char *big = g_malloc0(big_len);
+	tarn_object_t *obj;
+	tarn_ref_t mine, kept, r;
+	struct kept k;
+	int64_t pid = 0;
+	int tries = 0;
+
+	cr_assert_eq(tarn_config_set("UNIDIST_PROCPOOL_STORE_SIZE", "1M"), 0);
+	start("1");
+	/* The driver's: a result the worker made, in the store. */
+	mine = call("make_block", &a, 1, NULL);
+	cr_assert_eq(tarn_wait(&mine, 1, 1, 30, NULL), 1, "%s", tarn_last_error());
+	/* The worker's: a put its task never releases. */
+	a = tarn_arg_i64(512 << 10);
+	kept = call("put_and_keep", &a, 1, NULL);
+	cr_assert_eq(tarn_get(kept, 30, &obj), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_object_size(obj), sizeof(k));
+	memcpy(&k, tarn_object_data(obj), sizeof(k));
+	tarn_object_release(obj);
+	cr_assert_eq(tarn_ref_release(kept), 0);
+	cr_assert_eq(tarn_get(k.ref, 30, &obj), 0, "the worker's put is alive: %s",
+		     tarn_last_error());
+	tarn_object_release(obj);
+	/* 128K + 512K held: 640K more does not fit in 1M. */
+	cr_assert_eq(tarn_put(big, big_len, &r), TARN_ENOSPC, "the worker's put takes room");
+
+	cr_assert_eq(kill((pid_t)k.pid, SIGKILL), 0);
+	/* Until the replacement answers; the driver reaps the old one first. */
+	do {
+		cr_assert(tries++ < 3000, "no replacement worker");
+		cr_assert_eq(tarn_get_i64(call("my_pid", NULL, 0, NULL), 30, &pid), 0, "%s",
+			     tarn_last_error());
+	} while (pid == k.pid);
+
+	cr_assert_eq(tarn_get(k.ref, 0.1, &obj), TARN_ENOENT,
+		     "the dead worker's hold is gone");
+	cr_assert_eq(tarn_put(big, big_len, &r), 0, "its room came back: %s",
+		     tarn_last_error());
+	cr_assert_eq(tarn_ref_release(r), 0);
+	/* The driver's hold on what the dead worker made stays. */
+	cr_assert_eq(tarn_get(mine, 30, &obj), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_object_size(obj), mine_len);
+	cr_assert_eq(((const unsigned char *)tarn_object_data(obj))[mine_len - 1], 0x5a);
+	tarn_object_release(obj);
+	cr_assert_eq(tarn_ref_release(mine), 0);
+	g_free(big);
 	cr_assert_eq(tarn_shutdown(), 0);
 }
 

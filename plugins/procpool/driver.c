@@ -1934,37 +1934,36 @@ static gint64 deadline_of(double timeout)
 	return timeout < 0 ? -1 : g_get_monotonic_time() + (gint64)(timeout * 1e6);
 }
 
-static int fetch_inner(struct tarn_backend *be, tarn_ref_t ref, double timeout,
-		       tarn_obj_view_t *view)
+/*
+ * Wait for @ref until @deadline and pin a view of it (lock held, and held
+ * again on return). *@spin_until starts the polling window on first need
+ * (0: not yet), so a batch of refs shares one window per ref that waits.
+ */
+static int fetch_locked(struct pp_driver *d, tarn_ref_t ref, double timeout,
+			gint64 deadline, tarn_obj_view_t *view)
 {
-	struct pp_driver *d = D(be);
-	gint64 deadline = deadline_of(timeout);
+	uint64_t spin_until = 0;
 	struct pobj *o;
 
-	uint64_t spin_until = pp_now_ns() + d->spin_ns;
-
-	g_mutex_lock(&d->lock);
 	for (;;) {
 		o = obj_find(d, ref);
-		if (!o || (o->sealed && !o->holds)) {
-			g_mutex_unlock(&d->lock);
+		if (!o || (o->sealed && !o->holds))
 			return TARN_ENOENT;
-		}
 		if (o->sealed)
 			break;
 		/* Help: drain completions here rather than wait for the thread. */
 		progress_locked(d);
 		if (o != obj_find(d, ref) || o->sealed)
 			continue;
-		if (timeout == 0 || (deadline >= 0 && g_get_monotonic_time() >= deadline)) {
-			g_mutex_unlock(&d->lock);
+		if (timeout == 0 || (deadline >= 0 && g_get_monotonic_time() >= deadline))
 			return TARN_ETIMEDOUT;
-		}
 		/*
 		 * A hot worker answers in microseconds: poll the rings for a
 		 * while (without the lock between polls) before sleeping, which
 		 * would add a wakeup of tens of microseconds.
 		 */
+		if (!spin_until)
+			spin_until = pp_now_ns() + d->spin_ns;
 		if (pp_now_ns() < spin_until) {
 			g_mutex_unlock(&d->lock);
 			pp_spin_step(pp_now_ns() + d->spin_ns - spin_until);
@@ -2000,25 +1999,80 @@ static int fetch_inner(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	view->flags = o->flags;
 	/* The pin keeps @o alive until the view is unpinned. */
 	view->token = o;
-	g_mutex_unlock(&d->lock);
 	return 0;
+}
+
+static int fetch_inner(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+		       tarn_obj_view_t *view)
+{
+	struct pp_driver *d = D(be);
+	gint64 deadline = deadline_of(timeout);
+	int rc;
+
+	g_mutex_lock(&d->lock);
+	rc = fetch_locked(d, ref, timeout, deadline, view);
+	g_mutex_unlock(&d->lock);
+	return rc;
+}
+
+/* Give back the pin of @view (lock held). */
+static void unpin_locked(struct pp_driver *d, tarn_obj_view_t *view)
+{
+	struct pobj *o = view->token;
+
+	if (!o)
+		return;
+	if (o->pins) {
+		o->pins--;
+		obj_maybe_free(d, o);
+	}
+	view->token = NULL;
+}
+
+/*
+ * One lock for the lot: per ref, what is left is a table lookup and a pin,
+ * where fetch() pays a lock, a clock read and a counter round trip each.
+ */
+static int fetch_batch_inner(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			     double timeout, tarn_obj_view_t *views, size_t *failed)
+{
+	struct pp_driver *d = D(be);
+	gint64 deadline = deadline_of(timeout);
+	int rc = 0;
+
+	g_mutex_lock(&d->lock);
+	for (size_t i = 0; i < n; i++) {
+		rc = fetch_locked(d, refs[i], timeout, deadline, &views[i]);
+		if (rc) {
+			for (size_t j = 0; j < i; j++)
+				unpin_locked(d, &views[j]);
+			*failed = i;
+			break;
+		}
+	}
+	g_mutex_unlock(&d->lock);
+	return rc;
+}
+
+void pp_driver_unpin_batch(struct tarn_backend *be, tarn_obj_view_t *views, size_t n)
+{
+	struct pp_driver *d = D(be);
+
+	g_mutex_lock(&d->lock);
+	for (size_t i = 0; i < n; i++)
+		unpin_locked(d, &views[i]);
+	g_mutex_unlock(&d->lock);
 }
 
 void pp_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
 {
 	struct pp_driver *d = D(be);
-	struct pobj *o;
 
 	if (!view->token)
 		return;
 	g_mutex_lock(&d->lock);
-	o = view->token;
-	if (o->pins) {
-		o->pins--;
-		obj_maybe_free(d, o);
-	}
+	unpin_locked(d, view);
 	g_mutex_unlock(&d->lock);
-	view->token = NULL;
 }
 
 static int wait_inner(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
@@ -2097,6 +2151,18 @@ int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	return rc;
 }
 
+int pp_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			  double timeout, tarn_obj_view_t *views, size_t *failed)
+{
+	struct pp_driver *d = D(be);
+	int rc;
+
+	atomic_fetch_add(&d->callers, 1);
+	rc = fetch_batch_inner(be, refs, n, timeout, views, failed);
+	atomic_fetch_sub(&d->callers, 1);
+	return rc;
+}
+
 int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 		   size_t num_returns, double timeout, bool *ready)
 {
@@ -2120,6 +2186,34 @@ int pp_driver_release(struct tarn_backend *be, tarn_ref_t ref)
 	if (!o || !o->holds) {
 		rc = TARN_ENOENT;
 	} else {
+		o->holds--;
+		obj_maybe_free(d, o);
+	}
+	g_mutex_unlock(&d->lock);
+	return rc;
+}
+
+/* Every ref is handled, even after a failure: one lock, not one per ref. */
+int pp_driver_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			    size_t *failed)
+{
+	struct pp_driver *d = D(be);
+	int rc = 0;
+
+	g_mutex_lock(&d->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct pobj *o;
+
+		if (!refs[i].seq)
+			continue; /* the null ref (the ABI: skipped) */
+		o = obj_find(d, refs[i]);
+		if (!o || !o->holds) {
+			if (!rc) {
+				rc = TARN_ENOENT;
+				*failed = i;
+			}
+			continue;
+		}
 		o->holds--;
 		obj_maybe_free(d, o);
 	}

@@ -208,6 +208,11 @@ void pp_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view);
 int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 		   size_t num_returns, double timeout, bool *ready);
 int pp_driver_release(struct tarn_backend *be, tarn_ref_t ref);
+int pp_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			  double timeout, tarn_obj_view_t *views, size_t *failed);
+void pp_driver_unpin_batch(struct tarn_backend *be, tarn_obj_view_t *views, size_t n);
+int pp_driver_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			    size_t *failed);
 int pp_driver_load_library(struct tarn_backend *be, const char *path);
 int pp_driver_actor_create(struct tarn_backend *be, const tarn_task_desc_t *ctor);
 int pp_driver_actor_kill(struct tarn_backend *be, tarn_actor_t actor);

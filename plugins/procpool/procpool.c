@@ -176,6 +176,59 @@ static int pp_release(tarn_backend_t *be, tarn_ref_t ref)
 	return DISPATCH(be, release, ref);
 }
 
+/*
+ * A worker's fetches and releases are messages to the driver one by one, as
+ * the host's fallback would make them; the driver's take one lock for all.
+ */
+static int pp_fetch_batch(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
+			  double timeout, tarn_obj_view_t *views, size_t *failed)
+{
+	uint64_t start;
+
+	if (be->is_driver)
+		return pp_driver_fetch_batch(be, refs, n, timeout, views, failed);
+	start = pp_now_ns();
+	for (size_t i = 0; i < n; i++) {
+		double left = timeout;
+		int rc;
+
+		if (timeout > 0) {
+			left = timeout - (double)(pp_now_ns() - start) / 1e9;
+			if (left < 0)
+				left = 0;
+		}
+		rc = pp_worker_fetch(be, refs[i], left, &views[i]);
+		if (rc) {
+			for (size_t j = 0; j < i; j++)
+				pp_worker_unpin(be, &views[j]);
+			*failed = i;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void pp_unpin_batch(tarn_backend_t *be, tarn_obj_view_t *views, size_t n)
+{
+	if (be->is_driver) {
+		pp_driver_unpin_batch(be, views, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		pp_worker_unpin(be, &views[i]);
+}
+
+static int pp_release_batch(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
+			    size_t *failed)
+{
+	if (be->is_driver)
+		return pp_driver_release_batch(be, refs, n, failed);
+	for (size_t i = 0; i < n; i++)
+		if (refs[i].seq) /* the null ref: skipped, as the ABI says */
+			pp_worker_release(be, refs[i]);
+	return 0;
+}
+
 static int pp_load_library(tarn_backend_t *be, const char *path)
 {
 	return DISPATCH(be, load_library, path);
@@ -241,6 +294,9 @@ static const tarn_backend_desc_t procpool_desc = {
 	.actor_create = pp_actor_create,
 	.actor_kill = pp_actor_kill,
 	.submit_batch = pp_submit_batch,
+	.fetch_batch = pp_fetch_batch,
+	.unpin_batch = pp_unpin_batch,
+	.release_batch = pp_release_batch,
 };
 
 TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void)

@@ -196,9 +196,11 @@ TARN_TASK(batch_inside)
 		goto out;
 	}
 	for (int64_t i = 0; i < n; i++) {
+		/* A failed get leaves @v unset: nothing of it may reach @sum. */
 		if (!rc && tarn_get_i64(refs[i], TARN_FOREVER, &v))
 			rc = tarn_task_fail(ctx, "get: %s", tarn_last_error());
-		sum += v;
+		else if (!rc)
+			sum += v;
 		tarn_ref_release(refs[i]);
 	}
 	if (!rc)

@@ -217,6 +217,19 @@ const tarn_setting_t tarn_settings_table[] = {
 			"options do not say; 3 as in Ray.",
 	},
 	{
+		.name = "UNIDIST_BATCH_CHUNK",
+		.type = TARN_SETTING_INT,
+		.def = "0",
+		.min = 0,
+		.max = 256,
+		.description =
+			"Calls of one tarn_remote_batch() that travel and run "
+			"as one task, in a loop on one worker: 0 picks up to "
+			"256 so that every CPU still gets at least 4 tasks; 1 "
+			"makes every call its own task. Calls with a timeout "
+			"are never grouped.",
+	},
+	{
 		.name = "UNIDIST_LOG_LEVEL",
 		.type = TARN_SETTING_ENUM,
 		.def = "warning",

@@ -371,25 +371,282 @@ int tarn_exec_run(tarn_host_t *host, const void *payload, size_t len,
 	return rc;
 }
 
-static int run(const void *payload, size_t len, uint32_t attempt,
-	       tarn_task_report_t *report)
-{
-	const tarn_backend_desc_t *ops = tarn_rt.ops;
-	tarn_obj_view_t *views = NULL;
-	const struct reg_entry *e = NULL;
-	struct actor_inst *inst = NULL;
-	tarn_task_ctx_t ctx;
-	struct payload *pl = NULL;
-	char key[2 * sizeof(pl->name) + 2];
-	char *msg = NULL;
-	uint64_t start = g_get_monotonic_time(), bytes_in = 0, t0 = start;
-	int status = 0, rc;
-	/* The common few arguments and results need no allocation. */
-	enum { SMALL = 8 };
+/* A call's arguments and results need no allocation up to this many. */
+enum { SMALL = 8 };
+
+/*
+ * Room for one call's arguments, views and results: on the stack for the
+ * common few, allocated once per task for more (a multi-call task reuses it
+ * for every call).
+ */
+struct call_space {
 	const void *arg_data_small[SMALL];
 	size_t arg_len_small[SMALL];
 	tarn_obj_view_t views_small[SMALL];
 	struct result results_small[SMALL];
+	const void **arg_data;
+	size_t *arg_len;
+	tarn_obj_view_t *views;
+	struct result *results;
+};
+
+static void space_init(struct call_space *sp, uint32_t nargs, uint32_t num_returns)
+{
+	if (nargs <= SMALL) {
+		sp->arg_data = sp->arg_data_small;
+		sp->arg_len = sp->arg_len_small;
+		sp->views = sp->views_small;
+	} else {
+		sp->arg_data = g_new0(const void *, nargs);
+		sp->arg_len = g_new0(size_t, nargs);
+		sp->views = g_new0(tarn_obj_view_t, nargs);
+	}
+	sp->results = num_returns <= SMALL ? sp->results_small
+					   : g_new0(struct result, num_returns);
+}
+
+static void space_free(struct call_space *sp)
+{
+	if (sp->views != sp->views_small) {
+		g_free(sp->views);
+		g_free((void *)sp->arg_data);
+		g_free(sp->arg_len);
+	}
+	if (sp->results != sp->results_small)
+		g_free(sp->results);
+}
+
+/* A constructor that failed leaves a failed actor, so that calls say why. */
+static void ctor_failed(const struct payload *pl, const struct reg_entry *e, const char *msg)
+{
+	struct actor_inst *made = g_new0(struct actor_inst, 1);
+
+	made->id = pl->actor;
+	made->cls = e;
+	made->failed = g_strdup(msg);
+	actor_put(made);
+}
+
+/*
+ * One call of @e with the arguments of @ctx->pl: fetch them (a failed input
+ * fails the call), call (retrying in place when asked), then seal the
+ * results or store the failure as every result. Returns 0 or TARN_ETASK.
+ */
+static int call(const struct reg_entry *e, tarn_task_ctx_t *ctx, struct call_space *sp,
+		uint64_t *bytes_in)
+{
+	const tarn_backend_desc_t *ops = tarn_rt.ops;
+	const struct payload *pl = ctx->pl;
+	uint64_t t0 = pl->timeout > 0 ? g_get_monotonic_time() : 0;
+	char *msg = NULL;
+	int status = 0, rc;
+
+	ctx->arg_data = sp->arg_data;
+	ctx->arg_len = sp->arg_len;
+	ctx->results = sp->results;
+	memset(sp->views, 0, sizeof(*sp->views) * pl->nargs);
+	for (uint32_t i = 0; i < pl->nargs; i++) {
+		const struct payload_arg *a = &pl->args[i];
+		tarn_obj_view_t *v = &sp->views[i];
+
+		if (a->kind != TARN_ARG_REF) {
+			ctx->arg_data[i] = a->data;
+			ctx->arg_len[i] = a->len;
+			*bytes_in += a->len;
+			continue;
+		}
+		rc = ops->fetch(tarn_rt.be, a->ref, TARN_FOREVER, v);
+		if (rc) {
+			memset(v, 0, sizeof(*v));
+			msg = g_strdup_printf("task '%s' did not run on %s: argument %u (ref %" PRIu64 ":%" PRIu64
+					      ") cannot be fetched: %s (%s)",
+					      pl->name, tarn_rt.worker, i, a->ref.origin, a->ref.seq,
+					      tarn_strerror(rc), tarn_last_error());
+			goto fail_early;
+		}
+		if (v->flags & TARN_OBJ_ERROR) {
+			/* Same cause as the producer's failure, as the contract says. */
+			msg = g_strdup_printf("task '%s' did not run: argument %u comes from a failed task: %.*s",
+					      pl->name, i, (int)v->len, (const char *)v->data);
+			goto fail_early;
+		}
+		ctx->arg_data[i] = v->data;
+		ctx->arg_len[i] = v->len;
+		*bytes_in += v->len;
+	}
+
+	memset(ctx->results, 0, sizeof(struct result) * pl->num_returns);
+	for (;;) {
+		char *cause;
+
+		rc = e->fn(ctx);
+		/* Elapsed time matters only against a limit. */
+		cause = attempt_cause(ctx, rc, pl->timeout > 0
+					? (double)(g_get_monotonic_time() - t0) / 1e6 : 0);
+		if (!cause)
+			break;
+		if (pl->timeout > 0)
+			t0 = g_get_monotonic_time();
+		if (pl->retry_on_error && ctx->attempt < max_attempts(pl)) {
+			tarn_log(TARN_LOG_INFO, "task '%s' attempt %u failed, retrying: %s",
+				 ctx->name, ctx->attempt, cause);
+			g_free(cause);
+			if (ctx->is_ctor && ctx->self && e->dtor)
+				e->dtor(ctx->self);
+			ctx->self = ctx->is_ctor ? NULL : ctx->self;
+			ctx->attempt++;
+			ctx->fail_set = false;
+			ctx->bytes_out = 0;
+			memset(ctx->results, 0, sizeof(struct result) * pl->num_returns);
+			continue;
+		}
+		msg = failure_message(ctx->name, tarn_rt.worker, ctx->attempt,
+				      max_attempts(pl), pl->retry_on_error, cause);
+		g_free(cause);
+		break;
+	}
+
+	if (ctx->is_ctor) {
+		if (msg) {
+			if (ctx->self && e->dtor)
+				e->dtor(ctx->self);
+			ctor_failed(pl, e, msg);
+		} else {
+			struct actor_inst *made = g_new0(struct actor_inst, 1);
+
+			made->id = pl->actor;
+			made->cls = e;
+			made->self = ctx->self;
+			actor_put(made);
+		}
+	}
+	if (msg) {
+		tarn_exec_store_error(pl->returns, pl->num_returns, msg);
+		status = TARN_ETASK;
+	} else {
+		for (uint32_t i = 0; i < pl->num_returns; i++) {
+			rc = ops->seal(tarn_rt.be, pl->returns[i]);
+			if (rc)
+				tarn_log(TARN_LOG_ERROR, "task '%s': cannot seal result %u: %s",
+					 ctx->name, i, tarn_strerror(rc));
+		}
+	}
+	goto done;
+
+fail_early:
+	if (ctx->is_ctor)
+		ctor_failed(pl, e, msg);
+	tarn_exec_store_error(pl->returns, pl->num_returns, msg);
+	status = TARN_ETASK;
+done:
+	for (uint32_t i = 0; i < pl->nargs; i++)
+		if (sp->views[i].data || sp->views[i].token)
+			ops->unpin(tarn_rt.be, &sp->views[i]);
+	g_free(msg);
+	return status;
+}
+
+/*
+ * Which results of a multi-call task exist already: on a retry after its
+ * worker died, the calls that finished keep their results and do not run
+ * again. NULL when none can be known (the caller runs every call).
+ */
+static bool *finished_calls(const struct payload_multi *m)
+{
+	size_t n = (size_t)m->ncalls * m->num_returns;
+	tarn_ref_t *refs;
+	bool *ready;
+
+	if (n == 0)
+		return NULL;
+	refs = g_new(tarn_ref_t, n);
+	ready = g_new0(bool, n);
+	memcpy(refs, m->returns, n * sizeof(tarn_ref_t));
+	if (tarn_rt.ops->wait(tarn_rt.be, refs, n, n, 0, ready) < 0) {
+		g_free(ready);
+		ready = NULL;
+	}
+	g_free(refs);
+	return ready;
+}
+
+static int run_multi(const void *payload, size_t len, uint32_t attempt,
+		     tarn_task_report_t *report, uint64_t *bytes_in)
+{
+	const struct reg_entry *e;
+	struct payload_multi m;
+	struct call_space sp;
+	struct payload *pl;
+	bool *finished = NULL;
+	uint32_t last_attempt = attempt;
+	int status = 0, rc;
+
+	rc = tarn_payload_multi_open(payload, len, &m);
+	if (rc) {
+		tarn_log(TARN_LOG_ERROR, "%s", tarn_last_error());
+		report->attempt = attempt;
+		return rc;
+	}
+	pl = g_malloc0(sizeof(*pl) + m.num_returns * sizeof(tarn_ref_t) +
+		       m.nargs * sizeof(struct payload_arg));
+	pl->returns = (tarn_ref_t *)(pl + 1);
+	pl->args = (struct payload_arg *)(pl->returns + m.num_returns);
+	space_init(&sp, m.nargs, m.num_returns);
+	e = tarn_registry_find(m.name, REG_TASK);
+	if (attempt > 1)
+		finished = finished_calls(&m);
+	while (tarn_payload_multi_next(&m, pl)) {
+		size_t first = (size_t)(m.done - 1) * m.num_returns;
+		tarn_task_ctx_t ctx;
+		bool all = m.num_returns > 0;
+
+		for (uint32_t r = 0; finished && r < m.num_returns; r++)
+			all &= finished[first + r];
+		if (finished && all)
+			continue;
+		if (!e) {
+			char *names = tarn_registry_names(REG_TASK, 20);
+			char *msg = g_strdup_printf("task '%s' is not registered on %s (registered: %s)",
+						    pl->name, tarn_rt.worker, names);
+
+			tarn_exec_store_error(pl->returns, pl->num_returns, msg);
+			g_free(names);
+			g_free(msg);
+			status = TARN_ETASK;
+			continue;
+		}
+		memset(&ctx, 0, offsetof(tarn_task_ctx_t, fail));
+		ctx.fail_set = false;
+		ctx.self = NULL;
+		ctx.is_ctor = false;
+		ctx.bytes_out = 0;
+		ctx.pl = pl;
+		ctx.name = pl->name;
+		ctx.attempt = attempt ? attempt : 1;
+		if (call(e, &ctx, &sp, bytes_in))
+			status = TARN_ETASK;
+		report->bytes_out += ctx.bytes_out;
+		last_attempt = MAX(last_attempt, ctx.attempt);
+	}
+	report->attempt = last_attempt ? last_attempt : 1;
+	g_free(finished);
+	space_free(&sp);
+	g_free(pl);
+	return status;
+}
+
+static int run(const void *payload, size_t len, uint32_t attempt,
+	       tarn_task_report_t *report)
+{
+	const struct reg_entry *e = NULL;
+	struct actor_inst *inst = NULL;
+	struct call_space sp;
+	tarn_task_ctx_t ctx;
+	struct payload *pl = NULL;
+	char key[2 * sizeof(pl->name) + 2];
+	char *msg = NULL;
+	uint64_t start = g_get_monotonic_time(), bytes_in = 0;
+	int status = 0, rc;
 	/* A decoded payload with a few arguments and results fits here. */
 	union {
 		struct payload pl;
@@ -397,6 +654,10 @@ static int run(const void *payload, size_t len, uint32_t attempt,
 				    SMALL * sizeof(struct payload_arg)];
 	} pl_space;
 
+	if (tarn_payload_is_multi(payload, len)) {
+		status = run_multi(payload, len, attempt, report, &bytes_in);
+		goto report;
+	}
 	rc = tarn_payload_decode_into(payload, len, &pl_space, sizeof(pl_space), &pl);
 	if (rc) {
 		tarn_log(TARN_LOG_ERROR, "%s", tarn_last_error());
@@ -452,133 +713,18 @@ static int run(const void *payload, size_t len, uint32_t attempt,
 		goto fail_early;
 	}
 
-	/* Fetch every argument before calling: a failed input fails the task. */
-	if (pl->nargs <= SMALL) {
-		ctx.arg_data = arg_data_small;
-		ctx.arg_len = arg_len_small;
-		views = views_small;
-		memset(views, 0, sizeof(views_small));
-	} else {
-		ctx.arg_data = g_new0(const void *, pl->nargs);
-		ctx.arg_len = g_new0(size_t, pl->nargs);
-		views = g_new0(tarn_obj_view_t, pl->nargs);
-	}
-	for (uint32_t i = 0; i < pl->nargs; i++) {
-		struct payload_arg *a = &pl->args[i];
-
-		if (a->kind != TARN_ARG_REF) {
-			ctx.arg_data[i] = a->data;
-			ctx.arg_len[i] = a->len;
-			bytes_in += a->len;
-			continue;
-		}
-		rc = ops->fetch(tarn_rt.be, a->ref, TARN_FOREVER, &views[i]);
-		if (rc) {
-			memset(&views[i], 0, sizeof(views[i]));
-			msg = g_strdup_printf("task '%s' did not run on %s: argument %u (ref %" PRIu64 ":%" PRIu64
-					      ") cannot be fetched: %s (%s)",
-					      pl->name, tarn_rt.worker, i, a->ref.origin, a->ref.seq,
-					      tarn_strerror(rc), tarn_last_error());
-			goto fail_early;
-		}
-		if (views[i].flags & TARN_OBJ_ERROR) {
-			/* Same cause as the producer's failure, as the contract says. */
-			msg = g_strdup_printf("task '%s' did not run: argument %u comes from a failed task: %.*s",
-					      pl->name, i, (int)views[i].len, (const char *)views[i].data);
-			goto fail_early;
-		}
-		ctx.arg_data[i] = views[i].data;
-		ctx.arg_len[i] = views[i].len;
-		bytes_in += views[i].len;
-	}
-
-	if (pl->num_returns <= SMALL) {
-		ctx.results = results_small;
-		memset(results_small, 0, sizeof(results_small));
-	} else {
-		ctx.results = g_new0(struct result, pl->num_returns);
-	}
-	for (;;) {
-		char *cause;
-
-		rc = e->fn(&ctx);
-		/* Elapsed time matters only against a limit. */
-		cause = attempt_cause(&ctx, rc, pl->timeout > 0
-					? (double)(g_get_monotonic_time() - t0) / 1e6 : 0);
-		if (!cause)
-			break;
-		t0 = g_get_monotonic_time();
-		if (pl->retry_on_error && ctx.attempt < max_attempts(pl)) {
-			tarn_log(TARN_LOG_INFO, "task '%s' attempt %u failed, retrying: %s",
-				 ctx.name, ctx.attempt, cause);
-			g_free(cause);
-			if (ctx.is_ctor && ctx.self && e->dtor)
-				e->dtor(ctx.self);
-			ctx.self = ctx.is_ctor ? NULL : ctx.self;
-			ctx.attempt++;
-			ctx.fail_set = false;
-			ctx.bytes_out = 0;
-			memset(ctx.results, 0, sizeof(struct result) * pl->num_returns);
-			continue;
-		}
-		msg = failure_message(ctx.name, tarn_rt.worker, ctx.attempt,
-				      max_attempts(pl), pl->retry_on_error, cause);
-		g_free(cause);
-		break;
-	}
-
-	if (ctx.is_ctor) {
-		struct actor_inst *made = g_new0(struct actor_inst, 1);
-
-		made->id = pl->actor;
-		made->cls = e;
-		if (msg) {
-			if (ctx.self && e->dtor)
-				e->dtor(ctx.self);
-			made->failed = g_strdup(msg);
-		} else {
-			made->self = ctx.self;
-		}
-		actor_put(made);
-	}
-	if (msg) {
-		tarn_exec_store_error(pl->returns, pl->num_returns, msg);
-		status = TARN_ETASK;
-	} else {
-		for (uint32_t i = 0; i < pl->num_returns; i++) {
-			rc = ops->seal(tarn_rt.be, pl->returns[i]);
-			if (rc)
-				tarn_log(TARN_LOG_ERROR, "task '%s': cannot seal result %u: %s",
-					 ctx.name, i, tarn_strerror(rc));
-		}
-	}
+	space_init(&sp, pl->nargs, pl->num_returns);
+	status = call(e, &ctx, &sp, &bytes_in);
+	space_free(&sp);
+	report->attempt = ctx.attempt;
+	report->bytes_out = ctx.bytes_out;
 	goto done;
 
 fail_early:
-	if (pl->kind == TARN_TASK_ACTOR_CREATE && e) {
-		struct actor_inst *made = g_new0(struct actor_inst, 1);
-
-		made->id = pl->actor;
-		made->cls = e;
-		made->failed = g_strdup(msg);
-		actor_put(made);
-	}
 	tarn_exec_store_error(pl->returns, pl->num_returns, msg);
 	status = TARN_ETASK;
-done:
-	if (views)
-		for (uint32_t i = 0; i < pl->nargs; i++)
-			if (views[i].data || views[i].token)
-				ops->unpin(tarn_rt.be, &views[i]);
 	report->attempt = ctx.attempt;
-	report->bytes_out = ctx.bytes_out;
-	if (views != views_small) {
-		g_free(views);
-		g_free((void *)ctx.arg_data);
-		g_free(ctx.arg_len);
-	}
-	if (ctx.results != results_small)
-		g_free(ctx.results);
+done:
 	g_free(msg);
 	if (pl != &pl_space.pl)
 		g_free(pl);

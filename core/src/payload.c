@@ -31,15 +31,13 @@ struct wire_header {
 	tarn_actor_t actor;
 };
 
-int tarn_payload_size(const struct payload_in *in, size_t *len)
+int tarn_payload_args_size(const char *name, const tarn_arg_t *args, size_t nargs,
+			   size_t *len)
 {
-	size_t name_len = strlen(in->name), total;
+	size_t total = 0;
 
-	if (name_len > 2 * TARN_MAX_NAME + 1)
-		return tarn_error(TARN_EINVAL, "name '%s' is too long", in->name);
-	total = sizeof(struct wire_header) + name_len + in->num_returns * sizeof(tarn_ref_t);
-	for (size_t i = 0; i < in->nargs; i++) {
-		const tarn_arg_t *a = &in->args[i];
+	for (size_t i = 0; i < nargs; i++) {
+		const tarn_arg_t *a = &args[i];
 
 		total += 1 + sizeof(uint64_t);
 		switch (a->kind) {
@@ -50,25 +48,67 @@ int tarn_payload_size(const struct payload_in *in, size_t *len)
 			if (a->len > sizeof(a->u.small))
 				return tarn_error(TARN_EINVAL,
 						  "argument %zu of '%s': a small argument holds at most %zu bytes, got %zu",
-						  i, in->name, sizeof(a->u.small), a->len);
+						  i, name, sizeof(a->u.small), a->len);
 			total += a->len;
 			break;
 		case TARN_ARG_BYTES:
 			if (a->len && !a->u.data)
 				return tarn_error(TARN_EINVAL,
 						  "argument %zu of '%s': %zu bytes at NULL",
-						  i, in->name, a->len);
+						  i, name, a->len);
 			total += a->len;
 			break;
 		default:
 			return tarn_error(TARN_EINVAL,
 					  "argument %zu of '%s': unknown kind %d (allowed: TARN_ARG_BYTES, TARN_ARG_SMALL, TARN_ARG_REF)",
-					  i, in->name, a->kind);
+					  i, name, a->kind);
 		}
 	}
-
 	*len = total;
 	return 0;
+}
+
+int tarn_payload_size(const struct payload_in *in, size_t *len)
+{
+	size_t name_len = strlen(in->name), args_len;
+	int rc;
+
+	if (name_len > 2 * TARN_MAX_NAME + 1)
+		return tarn_error(TARN_EINVAL, "name '%s' is too long", in->name);
+	rc = tarn_payload_args_size(in->name, in->args, in->nargs, &args_len);
+	if (rc)
+		return rc;
+	*len = tarn_payload_single_size(in, args_len);
+	return 0;
+}
+
+size_t tarn_payload_single_size(const struct payload_in *in, size_t args_len)
+{
+	return sizeof(struct wire_header) + strlen(in->name) +
+	       in->num_returns * sizeof(tarn_ref_t) + args_len;
+}
+
+static unsigned char *write_args(const tarn_arg_t *args, size_t nargs, unsigned char *p)
+{
+	for (size_t i = 0; i < nargs; i++) {
+		const tarn_arg_t *a = &args[i];
+		uint8_t kind = a->kind == TARN_ARG_REF ? TARN_ARG_REF
+						       : TARN_ARG_BYTES;
+		uint64_t n = a->kind == TARN_ARG_REF ? sizeof(tarn_ref_t)
+						     : a->len;
+
+		*p++ = kind;
+		memcpy(p, &n, sizeof(n));
+		p += sizeof(n);
+		if (a->kind == TARN_ARG_REF)
+			memcpy(p, &a->u.ref, sizeof(tarn_ref_t));
+		else if (a->kind == TARN_ARG_SMALL)
+			memcpy(p, a->u.small, n);
+		else if (n)
+			memcpy(p, a->u.data, n);
+		p += n;
+	}
+	return p;
 }
 
 void tarn_payload_write(const struct payload_in *in, void *buf)
@@ -97,24 +137,7 @@ void tarn_payload_write(const struct payload_in *in, void *buf)
 		memcpy(p, in->returns, in->num_returns * sizeof(tarn_ref_t));
 		p += in->num_returns * sizeof(tarn_ref_t);
 	}
-	for (size_t i = 0; i < in->nargs; i++) {
-		const tarn_arg_t *a = &in->args[i];
-		uint8_t kind = a->kind == TARN_ARG_REF ? TARN_ARG_REF
-						       : TARN_ARG_BYTES;
-		uint64_t n = a->kind == TARN_ARG_REF ? sizeof(tarn_ref_t)
-						     : a->len;
-
-		*p++ = kind;
-		memcpy(p, &n, sizeof(n));
-		p += sizeof(n);
-		if (a->kind == TARN_ARG_REF)
-			memcpy(p, &a->u.ref, sizeof(tarn_ref_t));
-		else if (a->kind == TARN_ARG_SMALL)
-			memcpy(p, a->u.small, n);
-		else if (n)
-			memcpy(p, a->u.data, n);
-		p += n;
-	}
+	write_args(in->args, in->nargs, p);
 }
 
 int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len)
@@ -133,6 +156,46 @@ int tarn_payload_encode(const struct payload_in *in, void **buf, size_t *len)
 	*buf = out;
 	*len = total;
 	return 0;
+}
+
+/*
+ * Decode @nargs arguments from @p into @args (NULL: only check them);
+ * returns where they end, or NULL when they overrun @end or are malformed.
+ */
+static const unsigned char *read_args(const unsigned char *p, const unsigned char *end,
+				      uint32_t nargs, struct payload_arg *args)
+{
+	for (uint32_t i = 0; i < nargs; i++) {
+		uint64_t n;
+		int kind;
+
+		if ((size_t)(end - p) < 1 + sizeof(n))
+			return NULL;
+		kind = *p++;
+		memcpy(&n, p, sizeof(n));
+		p += sizeof(n);
+		if ((uint64_t)(end - p) < n)
+			return NULL;
+		if (kind == TARN_ARG_REF) {
+			if (n != sizeof(tarn_ref_t))
+				return NULL;
+		} else if (kind != TARN_ARG_BYTES) {
+			return NULL;
+		}
+		if (args) {
+			struct payload_arg *a = &args[i];
+
+			a->kind = kind;
+			if (kind == TARN_ARG_REF) {
+				memcpy(&a->ref, p, sizeof(tarn_ref_t));
+			} else {
+				a->data = p;
+				a->len = n;
+			}
+		}
+		p += n;
+	}
+	return p;
 }
 
 int tarn_payload_decode_into(const void *buf, size_t len, void *space, size_t cap,
@@ -186,29 +249,7 @@ int tarn_payload_decode_into(const void *buf, size_t len, void *space, size_t ca
 	pl->nargs = h.nargs;
 	memcpy(pl->returns, p, h.num_returns * sizeof(tarn_ref_t));
 	p += h.num_returns * sizeof(tarn_ref_t);
-	for (uint32_t i = 0; i < h.nargs; i++) {
-		struct payload_arg *a = &pl->args[i];
-		uint64_t n;
-
-		if ((size_t)(end - p) < 1 + sizeof(n))
-			goto corrupt;
-		a->kind = *p++;
-		memcpy(&n, p, sizeof(n));
-		p += sizeof(n);
-		if ((uint64_t)(end - p) < n)
-			goto corrupt;
-		if (a->kind == TARN_ARG_REF) {
-			if (n != sizeof(tarn_ref_t))
-				goto corrupt;
-			memcpy(&a->ref, p, sizeof(tarn_ref_t));
-		} else if (a->kind == TARN_ARG_BYTES) {
-			a->data = p;
-			a->len = n;
-		} else {
-			goto corrupt;
-		}
-		p += n;
-	}
+	p = read_args(p, end, h.nargs, pl->args);
 	if (p != end)
 		goto corrupt;
 	*out = pl;
@@ -223,4 +264,130 @@ corrupt:
 int tarn_payload_decode(const void *buf, size_t len, struct payload **out)
 {
 	return tarn_payload_decode_into(buf, len, NULL, 0, out);
+}
+
+/* Multi-call payloads ---------------------------------------------------- */
+
+#define MULTI_MAGIC 0x4d524e54u /* "TNRM" */
+#define MULTI_VERSION 1
+
+struct wire_multi {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t name_len;
+	uint8_t retry_on_error;
+	uint8_t pad[3];
+	int32_t max_retries;
+	uint32_t ncalls;
+	uint32_t num_returns;
+	uint32_t nargs;
+	uint32_t pad2;
+	tarn_ref_t id;
+};
+
+size_t tarn_payload_multi_size(const struct payload_multi_in *in, size_t args_len)
+{
+	return sizeof(struct wire_multi) + strlen(in->name) +
+	       (size_t)in->ncalls * in->num_returns * sizeof(tarn_ref_t) + args_len;
+}
+
+void tarn_payload_multi_write(const struct payload_multi_in *in, void *buf)
+{
+	struct wire_multi h;
+	size_t name_len = strlen(in->name);
+	size_t rets = (size_t)in->ncalls * in->num_returns * sizeof(tarn_ref_t);
+	unsigned char *p = buf;
+
+	memset(&h, 0, sizeof(h));
+	h.magic = MULTI_MAGIC;
+	h.version = MULTI_VERSION;
+	h.name_len = (uint16_t)name_len;
+	h.retry_on_error = in->retry_on_error;
+	h.max_retries = in->max_retries;
+	h.ncalls = in->ncalls;
+	h.num_returns = in->num_returns;
+	h.nargs = in->nargs;
+	h.id = in->id;
+	memcpy(p, &h, sizeof(h));
+	p += sizeof(h);
+	memcpy(p, in->name, name_len);
+	p += name_len;
+	if (rets)
+		memcpy(p, in->returns, rets);
+	p += rets;
+	for (uint32_t c = 0; c < in->ncalls; c++)
+		p = write_args(in->args + (size_t)c * in->nargs, in->nargs, p);
+}
+
+bool tarn_payload_is_multi(const void *buf, size_t len)
+{
+	uint32_t magic;
+
+	if (!buf || len < sizeof(struct wire_multi))
+		return false;
+	memcpy(&magic, buf, sizeof(magic));
+	return magic == MULTI_MAGIC;
+}
+
+int tarn_payload_multi_open(const void *buf, size_t len, struct payload_multi *m)
+{
+	const unsigned char *p = buf, *end = p + len;
+	struct wire_multi h;
+	size_t rets;
+
+	if (!tarn_payload_is_multi(buf, len))
+		return tarn_error(TARN_EPROTO, "multi-call payload of %zu bytes has no header",
+				  len);
+	memcpy(&h, p, sizeof(h));
+	p += sizeof(h);
+	if (h.version != MULTI_VERSION)
+		return tarn_error(TARN_EPROTO, "multi-call payload has version %u, expected %u",
+				  h.version, MULTI_VERSION);
+	rets = (size_t)h.ncalls * h.num_returns * sizeof(tarn_ref_t);
+	if (h.name_len > 2 * TARN_MAX_NAME + 1 || h.num_returns > TARN_MAX_RETURNS ||
+	    h.ncalls == 0 || h.nargs > len / 9 || (size_t)(end - p) < h.name_len ||
+	    (size_t)(end - p) - h.name_len < rets)
+		return tarn_error(TARN_EPROTO,
+				  "multi-call payload truncated or corrupt (%u calls of %u arguments and %u returns in %zu bytes)",
+				  h.ncalls, h.nargs, h.num_returns, len);
+	memset(m, 0, sizeof(*m));
+	memcpy(m->name, p, h.name_len);
+	p += h.name_len;
+	m->id = h.id;
+	m->max_retries = h.max_retries;
+	m->retry_on_error = h.retry_on_error;
+	m->ncalls = h.ncalls;
+	m->num_returns = h.num_returns;
+	m->nargs = h.nargs;
+	m->returns = p;
+	p += rets;
+	m->next = p;
+	m->end = end;
+	/* Every call checked now: next() cannot fail half way through. */
+	for (uint32_t c = 0; c < h.ncalls && p; c++)
+		p = read_args(p, end, h.nargs, NULL);
+	if (p != end)
+		return tarn_error(TARN_EPROTO, "multi-call payload for '%s' is truncated or corrupt",
+				  m->name);
+	return 0;
+}
+
+bool tarn_payload_multi_next(struct payload_multi *m, struct payload *pl)
+{
+	if (m->done == m->ncalls)
+		return false;
+	pl->kind = TARN_TASK_PLAIN;
+	memcpy(pl->name, m->name, sizeof(pl->name));
+	pl->id = m->id;
+	memset(&pl->actor, 0, sizeof(pl->actor));
+	pl->max_retries = m->max_retries;
+	pl->retry_on_error = m->retry_on_error;
+	pl->timeout = 0;
+	pl->num_returns = m->num_returns;
+	pl->nargs = m->nargs;
+	memcpy(pl->returns, m->returns + (size_t)m->done * m->num_returns * sizeof(tarn_ref_t),
+	       m->num_returns * sizeof(tarn_ref_t));
+	m->next = read_args(m->next, m->end, m->nargs, pl->args);
+	m->done++;
+	return true;
 }

@@ -194,6 +194,7 @@ TARN_API int tarn_init(const tarn_init_opts_t *opts)
 		return rc;
 
 	tarn_rt.default_max_retries = (int32_t)tarn_config_int("UNIDIST_TASK_MAX_RETRIES");
+	tarn_rt.batch_chunk = (uint32_t)tarn_config_int("UNIDIST_BATCH_CHUNK");
 	choice = tarn_config_backend();
 	if (!choice || !choice[0])
 		choice = tarn_plugin_default();
@@ -526,21 +527,48 @@ TARN_API int tarn_remote(const char *name, const tarn_arg_t *args,
  * payloads stay in cache.
  */
 #define BATCH_CHUNK 256
+/*
+ * Arguments a task of grouped calls carries at most: beyond a few pages,
+ * grouping saves nothing against the bytes themselves.
+ */
+#define GROUP_MAX_BYTES ((size_t)64 << 10)
 
 struct batch {
 	tarn_task_desc_t d[BATCH_CHUNK];
+	size_t call_len[BATCH_CHUNK]; /* bytes of each call's arguments */
+	size_t group_end[BATCH_CHUNK]; /* task t runs calls [end[t-1], end[t]) */
 	tarn_ref_t *deps;          /* BATCH_CHUNK * nargs */
 	size_t payload_cap;
 	unsigned char *payload;    /* the chunk's payloads, back to back */
 };
 
-/* Hand calls [first, first + n) to the backend; all or none. */
+/*
+ * Calls of a batch that one task runs in a loop: one task record, one
+ * message and one completion per group instead of per call. Calls with a
+ * time limit are not grouped: a backend stops a task at its limit, and a
+ * group's limit would be nobody's.
+ */
+static size_t calls_per_task(size_t ncalls, const tarn_task_opts_t *o)
+{
+	size_t per, cpus = tarn_rt.num_cpus > 0 ? (size_t)tarn_rt.num_cpus : 1;
+
+	if (o->timeout > 0)
+		return 1;
+	if (tarn_rt.batch_chunk)
+		return tarn_rt.batch_chunk;
+	/* At least 4 tasks per CPU, so that uneven calls still balance. */
+	per = ncalls / (4 * cpus);
+	return per < 1 ? 1 : per > BATCH_CHUNK ? BATCH_CHUNK : per;
+}
+
+/* Hand calls [first, first + n) to the backend, @per to a task; all or none. */
 static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args,
-		       size_t nargs, size_t first, size_t n,
+		       size_t nargs, size_t first, size_t n, size_t per,
 		       const tarn_task_opts_t *o, tarn_ref_t *out_refs)
 {
 	struct payload_in in;
-	size_t total = 0, len, off = 0;
+	struct payload_multi_in mi;
+	size_t total = 0, off = 0, ntasks = 0, grouped = 0, call = 0;
 	int rc;
 
 	memset(&in, 0, sizeof(in));
@@ -551,17 +579,41 @@ static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args
 	in.timeout = o->timeout > 0 ? o->timeout : 0;
 	in.num_returns = o->num_returns;
 	in.nargs = nargs;
+	memset(&mi, 0, sizeof(mi));
+	mi.name = name;
+	mi.max_retries = in.max_retries;
+	mi.retry_on_error = in.retry_on_error;
+	mi.num_returns = o->num_returns;
+	mi.nargs = (uint32_t)nargs;
+	if (strlen(name) > 2 * TARN_MAX_NAME + 1)
+		return tarn_error(TARN_EINVAL, "name '%s' is too long", name);
 	/* Sizes first: every argument is checked before anything is minted. */
 	for (size_t i = 0; i < n; i++) {
-		in.args = args + (first + i) * nargs;
-		rc = tarn_payload_size(&in, &len);
+		rc = tarn_payload_args_size(name, args + (first + i) * nargs, nargs,
+					    &b->call_len[i]);
 		if (rc) {
 			char detail[1024];
 
 			g_strlcpy(detail, tarn_last_error(), sizeof(detail));
 			return tarn_error(rc, "tarn_remote_batch: call %zu: %s", first + i, detail);
 		}
-		total += len;
+		/* A group ends at @per calls or at its byte budget. */
+		if (i > call && (i - call == per || grouped + b->call_len[i] > GROUP_MAX_BYTES)) {
+			b->group_end[ntasks++] = i;
+			call = i;
+			grouped = 0;
+		}
+		grouped += b->call_len[i];
+	}
+	b->group_end[ntasks++] = n;
+	for (size_t t = 0, from = 0; t < ntasks; from = b->group_end[t++]) {
+		size_t k = b->group_end[t] - from, args_len = 0;
+
+		for (size_t i = from; i < b->group_end[t]; i++)
+			args_len += b->call_len[i];
+		mi.ncalls = (uint32_t)k;
+		total += k == 1 ? tarn_payload_single_size(&in, args_len)
+				: tarn_payload_multi_size(&mi, args_len);
 	}
 	if (total > b->payload_cap) {
 		unsigned char *p = g_try_realloc(b->payload, total);
@@ -572,26 +624,38 @@ static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args
 		b->payload = p;
 		b->payload_cap = total;
 	}
-	for (size_t i = 0; i < n; i++) {
-		tarn_task_desc_t *d = &b->d[i];
-		tarn_ref_t *returns = out_refs ? out_refs + (first + i) * o->num_returns : NULL;
-		tarn_ref_t *deps = b->deps + i * nargs;
-		size_t ndeps = 0;
+	for (size_t t = 0, from = 0; t < ntasks; from = b->group_end[t++]) {
+		tarn_task_desc_t *d = &b->d[t];
+		size_t k = b->group_end[t] - from, args_len = 0, len, ndeps = 0;
+		size_t nret = k * o->num_returns;
+		const tarn_arg_t *a = args + (first + from) * nargs;
+		tarn_ref_t *returns = out_refs ? out_refs + (first + from) * o->num_returns : NULL;
+		tarn_ref_t *deps = b->deps + from * nargs;
 
-		in.args = args + (first + i) * nargs;
-		in.id = tarn_rt_mint();
-		for (uint32_t r = 0; r < o->num_returns; r++)
-			returns[r] = tarn_rt_mint();
-		in.returns = returns;
-		for (size_t a = 0; a < nargs; a++)
-			if (in.args[a].kind == TARN_ARG_REF)
-				deps[ndeps++] = in.args[a].u.ref;
-		tarn_payload_size(&in, &len);
-		tarn_payload_write(&in, b->payload + off);
-
+		for (size_t i = 0; i < nret; i++)
+			returns[i] = tarn_rt_mint();
+		for (size_t i = 0; i < k * nargs; i++)
+			if (a[i].kind == TARN_ARG_REF)
+				deps[ndeps++] = a[i].u.ref;
+		for (size_t i = from; i < b->group_end[t]; i++)
+			args_len += b->call_len[i];
 		memset(d, 0, sizeof(*d));
+		d->id = tarn_rt_mint();
+		if (k == 1) {
+			in.args = a;
+			in.id = d->id;
+			in.returns = returns;
+			len = tarn_payload_single_size(&in, args_len);
+			tarn_payload_write(&in, b->payload + off);
+		} else {
+			mi.ncalls = (uint32_t)k;
+			mi.id = d->id;
+			mi.returns = returns;
+			mi.args = a;
+			len = tarn_payload_multi_size(&mi, args_len);
+			tarn_payload_multi_write(&mi, b->payload + off);
+		}
 		d->size = sizeof(*d);
-		d->id = in.id;
 		d->kind = TARN_TASK_PLAIN;
 		d->name = name;
 		d->attempt = 1;
@@ -606,37 +670,38 @@ static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args
 		d->deps = deps;
 		d->num_deps = ndeps;
 		d->returns = returns;
-		d->num_returns = o->num_returns;
+		d->num_returns = nret;
 		d->payload = b->payload + off;
 		d->payload_len = len;
 		off += len;
 	}
 	tarn_error_clear();
 	if (tarn_rt.ops->submit_batch) {
-		rc = tarn_rt.ops->submit_batch(tarn_rt.be, b->d, n);
+		rc = tarn_rt.ops->submit_batch(tarn_rt.be, b->d, ntasks);
 		if (rc == 0)
 			return 0;
-		n = 0;
+		ntasks = 0;
 	} else {
 		rc = 0;
-		for (size_t i = 0; i < n && !rc; i++) {
-			rc = tarn_rt.ops->submit(tarn_rt.be, &b->d[i]);
+		for (size_t t = 0; t < ntasks && !rc; t++) {
+			rc = tarn_rt.ops->submit(tarn_rt.be, &b->d[t]);
 			if (rc)
-				n = i; /* calls before it are the backend's now */
+				ntasks = t; /* tasks before it are the backend's now */
 		}
 		if (!rc)
 			return 0;
 	}
 	{
 		char detail[1024];
+		size_t refused = ntasks ? b->group_end[ntasks - 1] : 0;
 
 		g_strlcpy(detail, tarn_last_error(), sizeof(detail));
 		/* What the backend took still runs; nobody will read its results. */
-		for (size_t i = 0; i < n; i++)
-			for (uint32_t r = 0; r < o->num_returns; r++)
-				tarn_rt.ops->release(tarn_rt.be, b->d[i].returns[r]);
+		for (size_t t = 0; t < ntasks; t++)
+			for (size_t r = 0; r < b->d[t].num_returns; r++)
+				tarn_rt.ops->release(tarn_rt.be, b->d[t].returns[r]);
 		return tarn_error(rc, "backend '%s' refused call %zu of a batch of '%s': %s",
-				  tarn_rt.plugin->name, first + n, name,
+				  tarn_rt.plugin->name, first + refused, name,
 				  detail[0] ? detail : tarn_strerror(rc));
 	}
 }
@@ -649,7 +714,7 @@ TARN_API int tarn_remote_batch(const char *name, const tarn_arg_t *args,
 	static const tarn_task_opts_t defaults = TARN_TASK_OPTS_INIT;
 	const tarn_task_opts_t *o = opts ? opts : &defaults;
 	struct batch *b;
-	size_t done = 0;
+	size_t done = 0, per;
 	int rc = check_init("tarn_remote_batch");
 
 	if (rc)
@@ -678,10 +743,11 @@ TARN_API int tarn_remote_batch(const char *name, const tarn_arg_t *args,
 			g_free(b);
 		return tarn_error(TARN_ENOMEM, "tarn_remote_batch: out of memory");
 	}
+	per = calls_per_task(ncalls, o);
 	while (done < ncalls && rc == 0) {
 		size_t n = MIN(ncalls - done, BATCH_CHUNK);
 
-		rc = batch_chunk(b, name, args, nargs, done, n, o, out_refs);
+		rc = batch_chunk(b, name, args, nargs, done, n, per, o, out_refs);
 		if (rc == 0)
 			done += n;
 	}

@@ -83,6 +83,55 @@ int tarn_payload_decode(const void *buf, size_t len, struct payload **out);
 int tarn_payload_decode_into(const void *buf, size_t len, void *space, size_t cap,
 			     struct payload **out);
 
+/*
+ * A multi-call payload: @ncalls calls of one plain task function, run in a
+ * loop by one host->run_task() (tarn_remote_batch() packs chunks of a batch
+ * this way, so that a backend handles one task record and one message per
+ * chunk). The returns are the calls' returns back to back (@ncalls x
+ * @num_returns); each call's arguments follow, encoded as in a single call.
+ */
+struct payload_multi_in {
+	const char *name;
+	tarn_ref_t id;
+	int32_t max_retries;
+	bool retry_on_error;
+	uint32_t ncalls;
+	uint32_t num_returns; /* per call */
+	uint32_t nargs;       /* per call */
+	const tarn_ref_t *returns;
+	const tarn_arg_t *args; /* ncalls x nargs */
+};
+
+/* Bytes of the calls' arguments alone; 0 or TARN_EINVAL naming the call. */
+int tarn_payload_args_size(const char *name, const tarn_arg_t *args, size_t nargs,
+			   size_t *len);
+/* Bytes of a single-call payload whose arguments take @args_len. */
+size_t tarn_payload_single_size(const struct payload_in *in, size_t args_len);
+size_t tarn_payload_multi_size(const struct payload_multi_in *in, size_t args_len);
+void tarn_payload_multi_write(const struct payload_multi_in *in, void *buf);
+/* True when @buf starts like a multi-call payload. */
+bool tarn_payload_is_multi(const void *buf, size_t len);
+
+/*
+ * A multi-call payload being read: open() checks the whole of it, then
+ * next() decodes one call after another into @pl, whose @returns and
+ * @args arrays the caller sized for num_returns and nargs.
+ */
+struct payload_multi {
+	char name[2 * TARN_MAX_NAME + 2];
+	tarn_ref_t id;
+	int32_t max_retries;
+	bool retry_on_error;
+	uint32_t ncalls, num_returns, nargs;
+	const unsigned char *returns; /* unaligned refs */
+	const unsigned char *next, *end;
+	uint32_t done; /* calls decoded so far */
+};
+
+int tarn_payload_multi_open(const void *buf, size_t len, struct payload_multi *m);
+/* Call m->done into @pl (kind, name, limits, returns, args); false at the end. */
+bool tarn_payload_multi_next(struct payload_multi *m, struct payload *pl);
+
 /* exec.c: the host side of task execution -------------------------------- */
 
 int tarn_exec_run(tarn_host_t *host, const void *payload, size_t len,
@@ -114,6 +163,7 @@ struct runtime {
 	atomic_uint_fast64_t next_seq;
 	int num_cpus;
 	int32_t default_max_retries; /* UNIDIST_TASK_MAX_RETRIES, read at init */
+	uint32_t batch_chunk;        /* UNIDIST_BATCH_CHUNK, read at init */
 	uint32_t max_node_cpus, max_node_gpus;
 	uint64_t max_node_memory;
 	atomic_uint generation; /* bumped by shutdown: stale objects */

@@ -182,6 +182,41 @@ Test(conformance, batch_failures_are_per_call)
 	}
 }
 
+/*
+ * 1,000 calls run grouped many to a task on backends with workers: the
+ * calls that divide by zero fail alone, each with its own error, and every
+ * other call of their group has its result.
+ */
+Test(conformance, batch_failures_inside_a_group_are_per_call)
+{
+	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;
+	tarn_arg_t *dm = calloc(2 * N, sizeof(*dm));
+	tarn_ref_t *out = calloc(2 * N, sizeof(*out));
+	tarn_object_t *obj = NULL;
+
+	cr_assert(dm && out);
+	for (int i = 0; i < N; i++) {
+		dm[2 * i] = tarn_arg_i64(1000000 + i);
+		dm[2 * i + 1] = tarn_arg_i64(i % 97 == 3 ? 0 : i + 1);
+	}
+	o.num_returns = 2;
+	cr_assert_eq(tarn_remote_batch("divmod", dm, 2, N, &o, out), 0, "%s", tarn_last_error());
+	for (int i = 0; i < N; i++) {
+		if (i % 97 == 3) {
+			cr_assert_eq(tarn_get(out[2 * i], 30.0, &obj), TARN_ETASK, "call %d", i);
+			cr_assert(strstr(tarn_last_error(), "division by zero"), "%s",
+				  tarn_last_error());
+			cr_assert_eq(tarn_get(out[2 * i + 1], 30.0, &obj), TARN_ETASK, "call %d", i);
+			continue;
+		}
+		cr_assert_eq(get_i64(out[2 * i]), (1000000 + i) / (i + 1), "call %d", i);
+		cr_assert_eq(get_i64(out[2 * i + 1]), (1000000 + i) % (i + 1), "call %d", i);
+	}
+	cr_assert_eq(tarn_ref_release_batch(out, 2 * N), 0);
+	free(dm);
+	free(out);
+}
+
 Test(conformance, batch_inside_a_task)
 {
 	tarn_arg_t a = tarn_arg_i64(300);

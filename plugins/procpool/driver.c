@@ -120,6 +120,11 @@ struct pworker {
 	 */
 	GHashTable *holds;
 	tarn_ref_t timed_out; /* the task it was killed for */
+	/*
+	 * Dead and reaped, its ring being read one last time: only what
+	 * needs no answer counts, and its pid may belong to someone else.
+	 */
+	bool reaped;
 };
 
 struct lost {
@@ -982,8 +987,16 @@ static size_t drain(struct pp_driver *d, struct pworker *w)
 			pp_log(d->host, TARN_LOG_ERROR,
 			       "worker %d sent a malformed message (type %u, %zu bytes); stopping it",
 			       w->slot, type, len);
-			kill(w->pid, SIGKILL);
+			if (!w->reaped)
+				kill(w->pid, SIGKILL);
 			break;
+		}
+		if (w->reaped && type != M_SEAL && type != M_DONE && type != M_UNPIN &&
+		    type != M_RELEASE) {
+			/* A request of the dead: its task's retry asks again. */
+			pp_ring_consume(w->out);
+			n++;
+			continue;
 		}
 		switch (type) {
 		case M_SEAL: {
@@ -1157,6 +1170,7 @@ static int spawn_worker(struct pp_driver *d, int slot)
 	ring_reset(d, w);
 	w->origin = ++d->next_origin;
 	memset(&w->timed_out, 0, sizeof(w->timed_out));
+	w->reaped = false;
 	env = worker_env(d, w);
 	posix_spawn_file_actions_init(&fa);
 	/* dup2 onto itself clears close-on-exec in the child only. */
@@ -1351,6 +1365,14 @@ static void watch_workers(struct pp_driver *d)
 			continue;
 		r = waitpid(w->pid, &status, WNOHANG);
 		if (r == w->pid || (r < 0 && errno == ECHILD && kill(w->pid, 0) != 0)) {
+			/*
+			 * What it sent before it died still counts: a result it
+			 * sealed stays sealed, and a task of a group that saw
+			 * its first calls finish does not run them again.
+			 */
+			w->reaped = true;
+			while (drain(d, w))
+				;
 			worker_died(d, w, r == w->pid ? status : 0);
 			continue;
 		}

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <inttypes.h>
 #include <glib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,30 @@ TARN_TASK(die_once)
 	if (tarn_task_attempt(ctx) == 1)
 		raise(SIGKILL);
 	return tarn_task_return_i64(ctx, 0, 42);
+}
+
+/* Returns its attempt; call number 50 kills its worker on attempt 1. */
+TARN_TASK(attempt_or_die_at_50)
+{
+	int64_t i;
+
+	if (tarn_task_arg_i64(ctx, 0, &i))
+		return -1;
+	if (i == 50 && tarn_task_attempt(ctx) == 1)
+		raise(SIGKILL);
+	return tarn_task_return_i64(ctx, 0, tarn_task_attempt(ctx));
+}
+
+/* Call number 7 segfaults every time; the others return their number. */
+TARN_TASK(segfault_at_7)
+{
+	int64_t i;
+
+	if (tarn_task_arg_i64(ctx, 0, &i))
+		return -1;
+	if (i == 7)
+		raise(SIGSEGV);
+	return tarn_task_return_i64(ctx, 0, i);
 }
 
 TARN_TASK(segfault_always)
@@ -237,6 +262,62 @@ Test(faults, killed_worker_is_replaced_and_task_retried, .timeout = 300)
 	/* The pool is whole again: both workers answer. */
 	for (int i = 0; i < 20; i++)
 		cr_assert_eq(tarn_get_i64(call("my_pid", NULL, 0, NULL), 30, &v), 0);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/*
+ * The calls of a batch run 100 to a task (UNIDIST_BATCH_CHUNK): when the
+ * worker dies at call 50, the 50 calls before it keep the results of their
+ * first attempt and do not run again; call 50 and the rest run on the retry.
+ */
+Test(faults, a_worker_killed_inside_a_group_of_calls_keeps_what_finished, .timeout = 300)
+{
+	tarn_arg_t args[100];
+	tarn_ref_t refs[100];
+	int64_t got[100];
+
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "100"), 0, "%s", tarn_last_error());
+	start("1");
+	for (int i = 0; i < 100; i++)
+		args[i] = tarn_arg_i64(i);
+	cr_assert_eq(tarn_remote_batch("attempt_or_die_at_50", args, 1, 100, NULL, refs), 0,
+		     "%s", tarn_last_error());
+	cr_assert_eq(tarn_get_i64_batch(refs, 100, 30, got), 0, "%s", tarn_last_error());
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(got[i], i < 50 ? 1 : 2, "call %d ran as attempt %" PRId64, i, got[i]);
+	cr_assert_eq(tarn_ref_release_batch(refs, 100), 0);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/*
+ * A call that crashes its worker on every attempt fails, after max_retries
+ * + 1 attempts, with the calls of its group that had not finished; those
+ * that finished before it keep their results.
+ */
+Test(faults, a_call_crashing_every_attempt_fails_the_rest_of_its_group, .timeout = 300)
+{
+	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;
+	tarn_arg_t args[10];
+	tarn_ref_t refs[10];
+	int64_t v;
+
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "10"), 0, "%s", tarn_last_error());
+	start("1");
+	o.max_retries = 1;
+	for (int i = 0; i < 10; i++)
+		args[i] = tarn_arg_i64(i);
+	cr_assert_eq(tarn_remote_batch("segfault_at_7", args, 1, 10, &o, refs), 0, "%s",
+		     tarn_last_error());
+	for (int i = 0; i < 7; i++) {
+		cr_assert_eq(tarn_get_i64(refs[i], 30, &v), 0, "call %d: %s", i, tarn_last_error());
+		cr_assert_eq(v, i);
+	}
+	for (int i = 7; i < 10; i++) {
+		cr_assert_eq(tarn_get_i64(refs[i], 30, &v), TARN_ETASK, "call %d", i);
+		cr_assert(strstr(tarn_last_error(), "signal 11"), "%s", tarn_last_error());
+		cr_assert(strstr(tarn_last_error(), "attempt 2 of 2"), "%s", tarn_last_error());
+	}
+	cr_assert_eq(tarn_ref_release_batch(refs, 10), 0);
 	cr_assert_eq(tarn_shutdown(), 0);
 }
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "pp.h"
+#include "pool.h"
 #include "reftab.h"
 
 extern char **environ;
@@ -156,8 +157,7 @@ struct pp_driver {
 	struct pworker workers[PP_MAX_WORKERS];
 	uint64_t next_origin;
 	struct reftab objs; /* ref -> pobj */
-	struct pobj *spare_objs; /* freed records, linked through their first word */
-	uint32_t nspare_objs;
+	struct pp_pool obj_pool; /* struct pobj records */
 	struct ptask *spare_tasks; /* freed TASK_BLOCKs */
 	uint32_t nspare_tasks;
 	GHashTable *actors; /* actor -> pactor */
@@ -198,16 +198,10 @@ static struct pobj *obj_find(struct pp_driver *d, tarn_ref_t ref)
 
 static struct pobj *obj_new(struct pp_driver *d, tarn_ref_t ref)
 {
-	struct pobj *o = d->spare_objs;
+	struct pobj *o = pp_pool_alloc(&d->obj_pool);
 
-	if (o) {
-		d->spare_objs = *(struct pobj **)o;
-		d->nspare_objs--;
-		memset(o, 0, sizeof(*o));
-	} else {
-		o = g_new0(struct pobj, 1);
-	}
-
+	if (!o)
+		g_error("procpool: out of memory for an object record");
 	o->ref = ref;
 	o->off = PP_INLINE;
 	o->alloc_slot = -1;
@@ -240,9 +234,6 @@ static void obj_drop_bytes(struct pp_driver *d, struct pobj *o)
 	o->alloc_slot = -1;
 }
 
-/* Records kept for reuse: a malloc and a free per object cost ~8% of a no-op task. */
-#define SPARE_OBJS_MAX 4096
-
 static void obj_free(struct pp_driver *d, struct pobj *o)
 {
 	if (o->waiters)
@@ -250,13 +241,8 @@ static void obj_free(struct pp_driver *d, struct pobj *o)
 	if (o->fetchers)
 		g_array_free(o->fetchers, TRUE);
 	obj_free_bytes(o);
-	if (d && d->nspare_objs < SPARE_OBJS_MAX) {
-		*(struct pobj **)o = d->spare_objs;
-		d->spare_objs = o;
-		d->nspare_objs++;
-		return;
-	}
-	g_free(o);
+	if (d)
+		pp_pool_free(&d->obj_pool, o);
 }
 
 /* Free @o when nobody needs it. An unsealed result stays for its producer. */
@@ -1601,6 +1587,7 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	}
 	/* The driver's own refs (origin 0) are the dense sequence. */
 	reftab_init(&d->objs, 0);
+	pp_pool_init(&d->obj_pool, sizeof(struct pobj));
 	d->actors = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, NULL);
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
@@ -1706,17 +1693,13 @@ int pp_driver_close(struct tarn_backend *be)
 					task_free(d, o->waiters->pdata[i]);
 		}
 		g_hash_table_destroy(seen);
+		/* Their slabs go all at once below. */
 		for (guint j = 0; j < all->len; j++)
 			obj_free(NULL, all->pdata[j]);
-		while (d->spare_objs) {
-			struct pobj *o = d->spare_objs;
-
-			d->spare_objs = *(struct pobj **)o;
-			g_free(o);
-		}
 		g_ptr_array_free(all, TRUE);
 		reftab_fini(&d->objs);
 	}
+	pp_pool_fini(&d->obj_pool);
 	if (d->lost) {
 		for (guint i = 0; i < d->lost->len; i++) {
 			struct lost *l = d->lost->pdata[i];

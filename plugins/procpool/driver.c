@@ -423,17 +423,28 @@ static void task_free(struct pp_driver *d, struct ptask *t)
 	g_free(t);
 }
 
-/* Dependencies stay pinned from submission to the end of the task. */
-static void task_unpin_deps(struct pp_driver *d, struct ptask *t)
+static void unpin_all(struct pp_driver *d, const tarn_ref_t *refs, size_t n)
 {
-	for (size_t i = 0; i < t->d.num_deps; i++) {
-		struct pobj *o = obj_find(d, t->d.deps[i]);
+	for (size_t i = 0; i < n; i++) {
+		struct pobj *o = obj_find(d, refs[i]);
 
 		if (o && o->pins) {
 			o->pins--;
 			obj_maybe_free(d, o);
 		}
 	}
+}
+
+/*
+ * Dependencies and results stay pinned from submission to the end of the
+ * task: a result released early must keep its record while its task can
+ * still write it, or the write would make a new record that nobody holds
+ * and whose store block never comes back.
+ */
+static void task_unpin_deps(struct pp_driver *d, struct ptask *t)
+{
+	unpin_all(d, t->d.deps, t->d.num_deps);
+	unpin_all(d, t->d.returns, t->d.num_returns);
 }
 
 /* Write @msg as an error object for each return of @t (lock held). */
@@ -648,6 +659,7 @@ static void register_locked(struct pp_driver *d, struct ptask *t)
 		if (!o)
 			o = obj_new(d, t->d.returns[i]);
 		o->holds++;
+		o->pins++; /* its producer's, until the task ends */
 	}
 	for (size_t i = 0; i < t->d.num_deps; i++) {
 		struct pobj *o = obj_find(d, t->d.deps[i]);
@@ -776,7 +788,7 @@ static void on_fetch(struct pp_driver *d, struct pworker *w, const struct m_req 
 	struct pobj *o = obj_find(d, m->ref);
 	struct fetcher f = {.slot = w->slot, .req = m->req};
 
-	if (!o || (o->sealed && !o->holds)) {
+	if (!o || !o->holds) {
 		reply_fetch(d, w->slot, m->req, NULL, m->ref, TARN_ENOENT);
 		return;
 	}
@@ -1952,7 +1964,8 @@ static int fetch_locked(struct pp_driver *d, tarn_ref_t ref, double timeout,
 
 	for (;;) {
 		o = obj_find(d, ref);
-		if (!o || (o->sealed && !o->holds))
+		/* Unheld: released, maybe before its task has even made it. */
+		if (!o || !o->holds)
 			return TARN_ENOENT;
 		if (o->sealed)
 			break;

@@ -124,6 +124,22 @@ TARN_TASK(arg_in_store)
 }
 
 /* A result written straight into the store. */
+/*
+ * make_block after 100 ms, so that its caller can release the block's ref
+ * first; then a second result, 1, that says it is done.
+ */
+TARN_TASK(late_block)
+{
+	int64_t n;
+	void *p;
+
+	g_usleep(100000);
+	if (tarn_task_arg_i64(ctx, 0, &n) || tarn_task_return_alloc(ctx, 0, (size_t)n, &p))
+		return -1;
+	memset(p, 0x5a, (size_t)n);
+	return tarn_task_return_i64(ctx, 1, 1);
+}
+
 TARN_TASK(make_block)
 {
 	int64_t n;
@@ -601,6 +617,42 @@ Test(store, batch_gets_leave_no_pin_in_a_small_store, .timeout = 300)
 		cr_assert_eq(tarn_ref_release(refs[0]), TARN_ENOENT);
 		cr_assert_eq(tarn_ref_release(refs[1]), TARN_ENOENT);
 	}
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/*
+ * A result released before its task has made it: the task still writes
+ * it, and its store block must come back once the task is done, not stay
+ * held by a record nobody can release.
+ */
+Test(store, a_result_released_before_it_is_made_comes_back, .timeout = 300)
+{
+	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;
+	tarn_arg_t a = tarn_arg_i64(512 << 10);
+	size_t big_len = 768 << 10;
+	unsigned char *big = g_malloc0(big_len);
+	tarn_object_t *obj;
+	tarn_ref_t r, two[2];
+	int64_t v;
+
+	o.num_returns = 2;
+	cr_assert_eq(tarn_config_set("UNIDIST_PROCPOOL_STORE_SIZE", "1M"), 0);
+	start("1");
+	for (int i = 0; i < 5; i++) {
+		int rc, tries = 0;
+
+		cr_assert_eq(tarn_remote("late_block", &a, 1, &o, two), 0, "%s", tarn_last_error());
+		cr_assert_eq(tarn_ref_release(two[0]), 0);
+		cr_assert_eq(tarn_get(two[0], 0, &obj), TARN_ENOENT, "a released ref is gone");
+		cr_assert_eq(tarn_get_i64(two[1], 30, &v), 0, "%s", tarn_last_error());
+		cr_assert_eq(tarn_ref_release(two[1]), 0);
+		/* 512K leaked would leave no room for 768K in 1M. */
+		while ((rc = tarn_put(big, big_len, &r)) == TARN_ENOSPC && tries++ < 500)
+			g_usleep(10000);
+		cr_assert_eq(rc, 0, "round %d: %s", i, tarn_last_error());
+		cr_assert_eq(tarn_ref_release(r), 0);
+	}
+	g_free(big);
 	cr_assert_eq(tarn_shutdown(), 0);
 }
 

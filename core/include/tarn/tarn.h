@@ -407,11 +407,14 @@ TARN_API int tarn_remote(const char *name, const tarn_arg_t *args,
  *            results at out_refs[i * num_returns]; may be NULL when there
  *            are no results
  *
- * The same calls as @ncalls tarn_remote() calls in order, handed to the
- * backend as few submissions (backends with ABI 1.1 submit_batch() take a
- * whole chunk under one lock); a map over an array costs far less per call.
- * Tasks with no dependency between them may run in any order, as with
- * tarn_remote().
+ * The same calls as @ncalls tarn_remote() calls in order, grouped up to 256
+ * to a task that runs them in a loop on one worker (UNIDIST_BATCH_CHUNK;
+ * never for calls with a timeout), so a map over an array costs far less
+ * per call. Each call still has its own results, errors and in-place
+ * retries; within a group, calls start once every dependency of the group
+ * exists and run in order, and after a worker crash the calls that had
+ * finished keep their results. Tasks with no dependency between them may
+ * run in any order, as with tarn_remote().
  *
  * All or nothing for the caller: on failure no ref is returned (calls that
  * were already handed to the backend still run, but their results are

@@ -591,6 +591,7 @@ static int run_multi(const void *payload, size_t len, uint32_t attempt,
 		       m.nargs * sizeof(struct payload_arg));
 	pl->returns = (tarn_ref_t *)(pl + 1);
 	pl->args = (struct payload_arg *)(pl->returns + m.num_returns);
+	tarn_payload_multi_fill(&m, pl);
 	space_init(&sp, m.nargs, m.num_returns);
 	e = tarn_registry_find(m.name, REG_TASK);
 	if (attempt > 1)

@@ -372,10 +372,8 @@ int tarn_payload_multi_open(const void *buf, size_t len, struct payload_multi *m
 	return 0;
 }
 
-bool tarn_payload_multi_next(struct payload_multi *m, struct payload *pl)
+void tarn_payload_multi_fill(const struct payload_multi *m, struct payload *pl)
 {
-	if (m->done == m->ncalls)
-		return false;
 	pl->kind = TARN_TASK_PLAIN;
 	memcpy(pl->name, m->name, sizeof(pl->name));
 	pl->id = m->id;
@@ -385,6 +383,12 @@ bool tarn_payload_multi_next(struct payload_multi *m, struct payload *pl)
 	pl->timeout = 0;
 	pl->num_returns = m->num_returns;
 	pl->nargs = m->nargs;
+}
+
+bool tarn_payload_multi_next(struct payload_multi *m, struct payload *pl)
+{
+	if (m->done == m->ncalls)
+		return false;
 	memcpy(pl->returns, m->returns + (size_t)m->done * m->num_returns * sizeof(tarn_ref_t),
 	       m->num_returns * sizeof(tarn_ref_t));
 	m->next = read_args(m->next, m->end, m->nargs, pl->args);

@@ -129,7 +129,9 @@ struct payload_multi {
 };
 
 int tarn_payload_multi_open(const void *buf, size_t len, struct payload_multi *m);
-/* Call m->done into @pl (kind, name, limits, returns, args); false at the end. */
+/* What every call shares (kind, name, limits) into @pl, once. */
+void tarn_payload_multi_fill(const struct payload_multi *m, struct payload *pl);
+/* Call m->done's returns and arguments into @pl; false at the end. */
 bool tarn_payload_multi_next(struct payload_multi *m, struct payload *pl);
 
 /* exec.c: the host side of task execution -------------------------------- */

@@ -80,6 +80,14 @@ struct pp_worker {
 	GQueue queue;       /* struct wmsg not yet handled */
 	GHashTable *replies; /* req -> struct wmsg */
 	GHashTable *created; /* ref -> struct wobj */
+	/*
+	 * Small results being written, outside @created: a task creates and
+	 * seals them one after another, and a hash insert, a lookup, a steal
+	 * and a malloc per result were a fifth of a worker's time per batched
+	 * no-op call. @fast_used has a bit per slot in use.
+	 */
+	struct wobj fast[8];
+	uint32_t fast_used;
 	uint64_t next_req;
 	struct wtask *cur;
 	GThread *loop_thread;
@@ -478,11 +486,66 @@ uint32_t pp_worker_nworkers(struct tarn_backend *be)
 
 /* ABI calls inside a worker ---------------------------------------------------------- */
 
+/* The fast slot holding @ref, or -1 (lock held). */
+static int fast_find(struct pp_worker *w, tarn_ref_t ref)
+{
+	for (uint32_t used = w->fast_used; used; used &= used - 1) {
+		int i = __builtin_ctz(used);
+
+		if (pp_ref_equal(&w->fast[i].ref, &ref))
+			return i;
+	}
+	return -1;
+}
+
+/* create() of a small inline object in a fast slot; false when none is free. */
+static bool fast_create(struct pp_worker *w, tarn_ref_t ref, size_t len, uint32_t flags,
+			void **data)
+{
+	struct wobj *o, *old = NULL;
+	int i;
+
+	g_mutex_lock(&w->lock);
+	i = fast_find(w, ref);
+	if (i < 0) {
+		if (w->fast_used == (1u << G_N_ELEMENTS(w->fast)) - 1) {
+			g_mutex_unlock(&w->lock);
+			return false;
+		}
+		i = __builtin_ctz(~w->fast_used);
+		/* An earlier attempt's buffer for this ref is discarded. */
+		if (g_hash_table_size(w->created)) {
+			old = g_hash_table_lookup(w->created, &ref);
+			if (old)
+				g_hash_table_steal(w->created, &ref);
+		}
+	}
+	w->fast_used |= 1u << i;
+	o = &w->fast[i];
+	memset(o, 0, sizeof(*o));
+	o->ref = ref;
+	o->len = len;
+	o->flags = flags;
+	o->off = PP_INLINE;
+	o->buf = o->small;
+	*data = o->buf;
+	g_mutex_unlock(&w->lock);
+	if (old)
+		wobj_free(old);
+	return true;
+}
+
 int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 		     uint32_t flags, void **data)
 {
 	struct pp_worker *w = W(be);
-	struct wobj *o = g_new0(struct wobj, 1), *old;
+	struct wobj *o, *old;
+	int i;
+
+	if (len <= w->inline_max && pp_pad8(len) <= sizeof(o->small) &&
+	    fast_create(w, ref, len, flags, data))
+		return 0;
+	o = g_new0(struct wobj, 1);
 
 	o->ref = ref;
 	o->len = len;
@@ -519,6 +582,9 @@ int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	g_mutex_lock(&w->lock);
 	old = g_hash_table_lookup(w->created, &ref);
 	g_hash_table_replace(w->created, &o->ref, o);
+	i = fast_find(w, ref);
+	if (i >= 0)
+		w->fast_used &= ~(1u << i); /* an earlier attempt's, discarded */
 	g_mutex_unlock(&w->lock);
 	if (old)
 		wobj_free(old);
@@ -530,8 +596,23 @@ int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 	struct pp_worker *w = W(be);
 	struct wobj *o;
 	struct m_obj m;
+	int i;
 
 	g_mutex_lock(&w->lock);
+	i = fast_find(w, ref);
+	if (i >= 0) {
+		o = &w->fast[i];
+		memset(&m, 0, sizeof(m));
+		m.ref = ref;
+		m.flags = o->flags;
+		m.len = o->len;
+		m.off = PP_INLINE;
+		pp_send(w->out, &w->ctl->driver_bell, M_SEAL, &m, sizeof(m), o->buf,
+			pp_pad8(o->len));
+		w->fast_used &= ~(1u << i);
+		g_mutex_unlock(&w->lock);
+		return 0;
+	}
 	o = g_hash_table_lookup(w->created, &ref);
 	if (o)
 		g_hash_table_steal(w->created, &ref);

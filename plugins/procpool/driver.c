@@ -166,7 +166,6 @@ struct pp_driver {
 	GPtrArray *libs;
 	GThread *progress;
 	atomic_bool stop;
-	atomic_uint callers; /* threads inside submit, fetch or wait */
 	char *plugin_path;
 	char *preload;
 	char **argv;
@@ -1448,9 +1447,9 @@ static bool any_output(struct pp_driver *d)
  * The progress thread serves the workers while no application thread is
  * inside tarn: it drains their rings, answers their requests, reaps dead
  * workers and enforces time limits. It never spins. A thread inside submit,
- * fetch or wait drains the rings itself, so while one is (d->callers > 0)
- * this thread only reaps, every millisecond, and is not a doorbell sleeper
- * (workers need not wake it). Were it woken too, it would take the lock
+ * fetch or wait drains the rings itself, so while one is (ctl->callers > 0)
+ * this thread only reaps, every millisecond, and workers do not ring its
+ * doorbell (pp_control.progress_bell). Were it woken too, it would take the lock
  * first, and on a machine with fewer cores than runnable threads be
  * preempted holding it while the caller waits.
  */
@@ -1459,10 +1458,10 @@ static gpointer progress_main(gpointer data)
 	struct pp_driver *d = data;
 
 	while (!atomic_load(&d->stop)) {
-		uint32_t seq = pp_doorbell_seq(&d->ctl->driver_bell);
+		uint32_t seq = pp_doorbell_seq(&d->ctl->progress_bell);
 		uint64_t now = pp_now_ns();
 		size_t n = 0;
-		bool lost, callers = atomic_load(&d->callers) > 0;
+		bool lost, callers = atomic_load(&d->ctl->callers) > 0;
 
 		if (callers && now - d->last_reap_ns <= 2000000) {
 			g_usleep(1000);
@@ -1485,7 +1484,7 @@ static gpointer progress_main(gpointer data)
 		 * Deaths and time limits are checked on every wakeup; when nothing
 		 * runs, a check every 50 ms keeps an idle pool near 0 CPU.
 		 */
-		pp_doorbell_wait(&d->ctl->driver_bell, seq, idle_wait_ns(d));
+		pp_doorbell_wait(&d->ctl->progress_bell, seq, idle_wait_ns(d));
 	}
 	return NULL;
 }
@@ -1592,6 +1591,7 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	d->ctl->nslots = d->nworkers;
 	d->ctl->size = d->ctl_size;
 	pp_doorbell_init(&d->ctl->driver_bell);
+	pp_doorbell_init(&d->ctl->progress_bell);
 	head = (sizeof(struct pp_control) + d->nworkers * sizeof(struct pp_slot) + 4095) & ~(size_t)4095;
 	for (uint32_t i = 0; i < d->nworkers; i++) {
 		d->ctl->slots[i].in_off = head + 2 * i * pp_ring_size(PP_RING_BYTES);
@@ -1637,7 +1637,7 @@ int pp_driver_close(struct tarn_backend *be)
 		return 0;
 	atomic_store(&d->stop, true);
 	if (d->progress) {
-		pp_doorbell_ring(&d->ctl->driver_bell);
+		pp_doorbell_ring(&d->ctl->progress_bell);
 		g_thread_join(d->progress);
 	}
 	/* Ask every worker to finish, then make sure. */
@@ -2135,14 +2135,40 @@ static int wait_inner(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
  * A thread inside submit, fetch or wait drains the rings itself; while one
  * is, the progress thread keeps out of the way (see progress_main()).
  */
+static void caller_enter(struct pp_driver *d)
+{
+	atomic_fetch_add(&d->ctl->callers, 1);
+}
+
+/*
+ * Workers do not wake the progress thread while a caller is inside, since
+ * callers drain the rings: so the last one out wakes it for what it leaves
+ * behind. The two sides order their store before their load (seq_cst), so
+ * a message is seen either by the worker's look at callers or by this look
+ * at the rings.
+ */
+static void caller_leave(struct pp_driver *d)
+{
+	if (atomic_fetch_sub(&d->ctl->callers, 1) != 1)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	/* From the control region: the worker table is the lock's. */
+	for (uint32_t i = 0; i < d->nworkers; i++) {
+		if (pp_ring_nonempty(pp_ring_at(d->ctl, d->ctl->slots[i].out_off))) {
+			pp_doorbell_ring(&d->ctl->progress_bell);
+			return;
+		}
+	}
+}
+
 int pp_driver_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 {
 	struct pp_driver *d = D(be);
 	int rc;
 
-	atomic_fetch_add(&d->callers, 1);
+	caller_enter(d);
 	rc = submit_inner(be, t);
-	atomic_fetch_sub(&d->callers, 1);
+	caller_leave(d);
 	return rc;
 }
 
@@ -2151,9 +2177,9 @@ int pp_driver_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *task
 	struct pp_driver *d = D(be);
 	int rc;
 
-	atomic_fetch_add(&d->callers, 1);
+	caller_enter(d);
 	rc = submit_batch_inner(be, tasks, n);
-	atomic_fetch_sub(&d->callers, 1);
+	caller_leave(d);
 	return rc;
 }
 
@@ -2163,9 +2189,9 @@ int pp_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	struct pp_driver *d = D(be);
 	int rc;
 
-	atomic_fetch_add(&d->callers, 1);
+	caller_enter(d);
 	rc = fetch_inner(be, ref, timeout, view);
-	atomic_fetch_sub(&d->callers, 1);
+	caller_leave(d);
 	return rc;
 }
 
@@ -2175,9 +2201,9 @@ int pp_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_
 	struct pp_driver *d = D(be);
 	int rc;
 
-	atomic_fetch_add(&d->callers, 1);
+	caller_enter(d);
 	rc = fetch_batch_inner(be, refs, n, timeout, views, failed);
-	atomic_fetch_sub(&d->callers, 1);
+	caller_leave(d);
 	return rc;
 }
 
@@ -2187,9 +2213,9 @@ int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 	struct pp_driver *d = D(be);
 	int rc;
 
-	atomic_fetch_add(&d->callers, 1);
+	caller_enter(d);
 	rc = wait_inner(be, refs, n, num_returns, timeout, ready);
-	atomic_fetch_sub(&d->callers, 1);
+	caller_leave(d);
 	return rc;
 }
 

@@ -33,7 +33,7 @@
 #include "shm.h"
 
 #define PP_MAGIC 0x7470706cu /* "lppt" */
-#define PP_VERSION 1
+#define PP_VERSION 2
 #define PP_MAX_WORKERS 256
 #define PP_RING_BYTES (1u << 20)
 #define PP_STORE_ALIGN 64
@@ -71,7 +71,18 @@ struct pp_control {
 	uint32_t nslots;
 	uint32_t pad_;
 	uint64_t size;
-	struct pp_doorbell driver_bell; /* the driver's progress thread sleeps on it */
+	/* Threads of the driver inside submit, fetch or wait sleep on it. */
+	struct pp_doorbell driver_bell;
+	/*
+	 * The driver's progress thread sleeps on this one, which a worker
+	 * rings only when no driver thread is inside tarn (@callers is 0):
+	 * a thread inside drains the rings itself, and waking the progress
+	 * thread too cost the worker a futex call (~15 us here) on every
+	 * round trip after an idle spell. The last caller to leave rings it
+	 * when it leaves messages behind (see caller_leave() in driver.c).
+	 */
+	struct pp_doorbell progress_bell;
+	_Alignas(PP_CACHELINE) _Atomic uint32_t callers;
 	struct pp_slot slots[];
 };
 

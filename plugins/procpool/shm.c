@@ -341,6 +341,12 @@ corrupt:
 	return NULL;
 }
 
+bool pp_ring_nonempty(struct pp_ring *r)
+{
+	return atomic_load_explicit(&r->tail, memory_order_acquire) !=
+	       atomic_load_explicit(&r->head, memory_order_acquire);
+}
+
 void pp_ring_consume(struct pp_ring *r)
 {
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);

@@ -71,6 +71,9 @@ struct pp_ring {
 	_Alignas(PP_CACHELINE) unsigned char data[];
 };
 
+/* Whether @r holds a message; from any thread, not only the consumer. */
+bool pp_ring_nonempty(struct pp_ring *r);
+
 /* The CPU's spin-wait hint: lets a sibling hyperthread run meanwhile. */
 static inline void pp_cpu_relax(void)
 {

@@ -100,11 +100,22 @@ static struct pp_worker *W(struct tarn_backend *be)
 	return be->w;
 }
 
+/* One message to the driver (lock held); see pp_control.progress_bell. */
+static void send_driver_locked(struct pp_worker *w, uint32_t type, const void *a, size_t alen,
+			       const void *b, size_t blen)
+{
+	pp_send(w->out, &w->ctl->driver_bell, type, a, alen, b, blen);
+	/* Orders the message before the look at callers (caller_leave()). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&w->ctl->callers, memory_order_relaxed))
+		pp_doorbell_ring(&w->ctl->progress_bell);
+}
+
 static void send_driver(struct pp_worker *w, uint32_t type, const void *a, size_t alen,
 			const void *b, size_t blen)
 {
 	g_mutex_lock(&w->lock);
-	pp_send(w->out, &w->ctl->driver_bell, type, a, alen, b, blen);
+	send_driver_locked(w, type, a, alen, b, blen);
 	g_mutex_unlock(&w->lock);
 }
 
@@ -320,7 +331,7 @@ int pp_worker_loop(struct tarn_backend *be)
 
 					memcpy(&fr, r->data, sizeof(fr));
 					if (fr.obj.status == 0)
-						pp_send(w->out, &w->ctl->driver_bell, M_UNPIN, &fr.obj.ref,
+						send_driver_locked(w, M_UNPIN, &fr.obj.ref,
 							sizeof(fr.obj.ref), NULL, 0);
 				}
 				g_free(r);
@@ -607,8 +618,7 @@ int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 		m.flags = o->flags;
 		m.len = o->len;
 		m.off = PP_INLINE;
-		pp_send(w->out, &w->ctl->driver_bell, M_SEAL, &m, sizeof(m), o->buf,
-			pp_pad8(o->len));
+		send_driver_locked(w, M_SEAL, &m, sizeof(m), o->buf, pp_pad8(o->len));
 		w->fast_used &= ~(1u << i);
 		g_mutex_unlock(&w->lock);
 		return 0;

@@ -1355,6 +1355,7 @@ static void watch_workers(struct pp_driver *d)
 		struct pworker *w = &d->workers[i];
 		tarn_ref_t running;
 		struct ptask *t;
+		uint64_t since;
 		int status = 0;
 		pid_t r;
 
@@ -1373,13 +1374,22 @@ static void watch_workers(struct pp_driver *d)
 			worker_died(d, w, r == w->pid ? status : 0);
 			continue;
 		}
-		running.origin = atomic_load(&w->sh->run_origin);
+		/*
+		 * The worker writes since, origin, seq when a task starts and
+		 * seq, origin, since when it ends: a task seen the same before
+		 * and after reading since was running with that start time. A
+		 * since read as the task ended is its outer task's, or 0, and
+		 * killed a task that had not run past its limit.
+		 */
 		running.seq = atomic_load(&w->sh->run_seq);
-		if (!running.seq)
+		running.origin = atomic_load(&w->sh->run_origin);
+		since = atomic_load(&w->sh->run_since_ns);
+		if (!running.seq || atomic_load(&w->sh->run_seq) != running.seq ||
+		    atomic_load(&w->sh->run_origin) != running.origin)
 			continue;
 		t = reftab_find(&w->inflight, running);
-		if (t && t->d.timeout > 0 &&
-		    now - atomic_load(&w->sh->run_since_ns) > (uint64_t)(t->d.timeout * 1e9)) {
+		if (t && t->d.timeout > 0 && now > since &&
+		    now - since > (uint64_t)(t->d.timeout * 1e9)) {
 			w->timed_out = running;
 			kill(w->pid, SIGKILL);
 		}

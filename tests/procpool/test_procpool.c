@@ -354,6 +354,40 @@ Test(faults, crash_on_every_attempt_names_signal_and_attempts, .timeout = 300)
 	cr_assert_eq(tarn_shutdown(), 0);
 }
 
+/*
+ * Batched calls with a time limit are not grouped, even when
+ * UNIDIST_BATCH_CHUNK asks for groups: the one call past its limit is
+ * stopped and fails alone, and the calls after it still run.
+ */
+Test(faults, batched_calls_with_a_limit_are_stopped_one_by_one, .timeout = 300)
+{
+	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;
+	tarn_arg_t args[8];
+	tarn_ref_t refs[8];
+	int64_t v;
+
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "8"), 0, "%s", tarn_last_error());
+	start("1");
+	o.timeout = 1.0;
+	for (int i = 0; i < 8; i++)
+		args[i] = tarn_arg_i64(i == 3 ? 20000 : 1);
+	cr_assert_eq(tarn_remote_batch("nap_ms", args, 1, 8, &o, refs), 0, "%s",
+		     tarn_last_error());
+	for (int i = 0; i < 8; i++) {
+		int rc = tarn_get_i64(refs[i], 30, &v);
+
+		if (i == 3) {
+			cr_assert_eq(rc, TARN_ETASK, "call 3 ran past its limit");
+			cr_assert(strstr(tarn_last_error(), "timed out"), "%s", tarn_last_error());
+		} else {
+			cr_assert_eq(rc, 0, "call %d: %s", i, tarn_last_error());
+			cr_assert_eq(v, 1);
+		}
+	}
+	cr_assert_eq(tarn_ref_release_batch(refs, 8), 0);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
 Test(faults, task_past_its_limit_is_stopped, .timeout = 300)
 {
 	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;

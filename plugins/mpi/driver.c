@@ -62,8 +62,8 @@ struct dactor {
 	GQueue pending; /* calls not dispatched yet, in call order */
 };
 
+/* A view that is not of a directory entry (those need no record: dir_token()). */
 struct dview {
-	struct dobj *o;     /* pinned directory entry, or NULL */
 	unsigned char *own; /* a fetched copy */
 	void *map;          /* a mapping of the owner's shared segment */
 	size_t map_len;
@@ -893,11 +893,12 @@ void tm_driver_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 		on_submit(be, src, p, len);
 		break;
 	case T_RELEASE:
-		if (len >= sizeof(tarn_ref_t)) {
+		/* One ref, or a worker's release_batch: many back to back. */
+		for (size_t off = 0; off + sizeof(tarn_ref_t) <= len; off += sizeof(tarn_ref_t)) {
 			tarn_ref_t ref;
 			struct dobj *o;
 
-			memcpy(&ref, p, sizeof(ref));
+			memcpy(&ref, p + off, sizeof(ref));
 			o = obj_find(d, ref);
 			if (o && o->holds) {
 				o->holds--;
@@ -1256,52 +1257,63 @@ int tm_driver_seal(struct tarn_backend *be, tarn_ref_t ref)
 	return rc;
 }
 
-int tm_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
-		    tarn_obj_view_t *view)
+/*
+ * A view of a directory entry needs no record of its own: the token is
+ * the entry with its low bit set (entries are 8-aligned), so a batch get
+ * of small results costs no allocation per ref.
+ */
+#define DVIEW_DIR ((uintptr_t)1)
+
+static void *dir_token(struct dobj *o)
 {
-	uint64_t deadline = tm_deadline(timeout);
+	return (void *)((uintptr_t)o | DVIEW_DIR);
+}
+
+static struct dobj *token_dir(void *token)
+{
+	return (uintptr_t)token & DVIEW_DIR ? (struct dobj *)((uintptr_t)token & ~DVIEW_DIR)
+					     : NULL;
+}
+
+/* fetch() with be->lock held, which it drops while it waits. */
+static int fetch_locked(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+			uint64_t deadline, tarn_obj_view_t *view)
+{
 	struct tm_pending *p;
 	struct dview *v;
 	struct dobj *o;
 	int rc;
 
-	g_mutex_lock(&be->lock);
 	for (;;) {
 		o = obj_find(D(be), ref);
-		if (!o || (o->sealed && !o->holds)) {
-			g_mutex_unlock(&be->lock);
+		if (!o || (o->sealed && !o->holds))
 			return TARN_ENOENT;
-		}
 		if (o->sealed)
 			break;
-		if (timeout == 0 || !tm_cond_wait(be, deadline)) {
-			g_mutex_unlock(&be->lock);
+		if (timeout == 0 || !tm_cond_wait(be, deadline))
 			return TARN_ETIMEDOUT;
-		}
 	}
-	o->pins++;
-	v = g_new0(struct dview, 1);
 	if (obj_has_bytes(o)) {
-		v->o = o;
+		o->pins++;
 		view->data = obj_data(o);
 		view->len = o->len;
 		view->flags = o->flags;
-		view->token = v;
-		g_mutex_unlock(&be->lock);
+		view->token = dir_token(o);
 		return 0;
 	}
+	v = g_new0(struct dview, 1);
 	/* In the owner's shared segment, on this host: map it, no copy. */
 	if (o->shm && (v->map = tm_shm_map(be, ref, o->len))) {
+		/* The mapping outlives the segment's name: no pin. */
 		v->map_len = o->len;
 		view->data = v->map;
 		view->len = o->len;
 		view->flags = o->flags;
 		view->token = v;
-		o->pins--; /* the mapping outlives the segment's name */
-		g_mutex_unlock(&be->lock);
 		return 0;
 	}
 	/* Peer to peer: the owner sends the bytes here. */
+	o->pins++;
 	p = tm_pending_new(be);
 	{
 		struct tm_req m = {.req = p->req, .ref = ref};
@@ -1325,6 +1337,60 @@ int tm_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	tm_pending_free(be, p);
 	o->pins--;
 	obj_maybe_free(be, o);
+	return rc;
+}
+
+/* unpin() with be->lock held. */
+static void unpin_locked(struct tarn_backend *be, tarn_obj_view_t *view)
+{
+	struct dobj *o = token_dir(view->token);
+	struct dview *v = view->token;
+
+	if (!view->token)
+		return;
+	view->token = NULL;
+	if (o) {
+		o->pins--;
+		obj_maybe_free(be, o);
+		return;
+	}
+	if (v->map)
+		munmap(v->map, v->map_len);
+	g_free(v->own);
+	g_free(v);
+}
+
+int tm_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+		    tarn_obj_view_t *view)
+{
+	int rc;
+
+	g_mutex_lock(&be->lock);
+	rc = fetch_locked(be, ref, timeout, tm_deadline(timeout), view);
+	g_mutex_unlock(&be->lock);
+	return rc;
+}
+
+/*
+ * One lock and one deadline for the lot: per ref, what is left is a
+ * directory lookup and a pin (small results are in the directory).
+ */
+int tm_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			  double timeout, tarn_obj_view_t *views, size_t *failed)
+{
+	uint64_t deadline = tm_deadline(timeout);
+	int rc = 0;
+
+	g_mutex_lock(&be->lock);
+	for (size_t i = 0; i < n; i++) {
+		rc = fetch_locked(be, refs[i], timeout, deadline, &views[i]);
+		if (rc) {
+			for (size_t j = 0; j < i; j++)
+				unpin_locked(be, &views[j]);
+			*failed = i;
+			break;
+		}
+	}
 	g_mutex_unlock(&be->lock);
 	return rc;
 }
@@ -1335,17 +1401,22 @@ void tm_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
 
 	if (!v)
 		return;
-	if (v->o) {
+	if (token_dir(v)) {
 		g_mutex_lock(&be->lock);
-		v->o->pins--;
-		obj_maybe_free(be, v->o);
+		unpin_locked(be, view);
 		g_mutex_unlock(&be->lock);
+		return;
 	}
-	if (v->map)
-		munmap(v->map, v->map_len);
-	g_free(v->own);
-	g_free(v);
-	view->token = NULL;
+	/* A copy or a mapping of its own: no lock. */
+	unpin_locked(be, view);
+}
+
+void tm_driver_unpin_batch(struct tarn_backend *be, tarn_obj_view_t *views, size_t n)
+{
+	g_mutex_lock(&be->lock);
+	for (size_t i = 0; i < n; i++)
+		unpin_locked(be, &views[i]);
+	g_mutex_unlock(&be->lock);
 }
 
 int tm_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
@@ -1388,6 +1459,33 @@ int tm_driver_release(struct tarn_backend *be, tarn_ref_t ref)
 	obj_maybe_free(be, o);
 	g_mutex_unlock(&be->lock);
 	return 0;
+}
+
+/* Every ref is handled, even after a failure: one lock, not one per ref. */
+int tm_driver_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			    size_t *failed)
+{
+	int rc = 0;
+
+	g_mutex_lock(&be->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct dobj *o;
+
+		if (!refs[i].seq)
+			continue; /* the null ref: the ABI skips it */
+		o = obj_find(D(be), refs[i]);
+		if (!o || !o->holds) {
+			if (!rc) {
+				rc = TARN_ENOENT;
+				*failed = i;
+			}
+			continue;
+		}
+		o->holds--;
+		obj_maybe_free(be, o);
+	}
+	g_mutex_unlock(&be->lock);
+	return rc;
 }
 
 int tm_driver_load_library(struct tarn_backend *be, const char *path)

@@ -957,6 +957,56 @@ static int mpib_release(tarn_backend_t *be, tarn_ref_t ref)
 	return DISPATCH(be, release, ref);
 }
 
+/*
+ * ABI 1.2. On the driver, one lock for the lot. On a worker, fetches go
+ * one by one (each is a message to the directory or an owner anyway)
+ * under one deadline; releases go as one message.
+ */
+static int mpib_fetch_batch(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
+			    double timeout, tarn_obj_view_t *views, size_t *failed)
+{
+	uint64_t deadline = tm_deadline(timeout);
+
+	if (be->rank == TM_DRIVER)
+		return tm_driver_fetch_batch(be, refs, n, timeout, views, failed);
+	for (size_t i = 0; i < n; i++) {
+		double left = timeout;
+		int rc;
+
+		if (timeout > 0) {
+			uint64_t now = tm_now_ns();
+
+			left = now >= deadline ? 0 : (double)(deadline - now) / 1e9;
+		}
+		rc = tm_worker_fetch(be, refs[i], left, &views[i]);
+		if (rc) {
+			for (size_t j = 0; j < i; j++)
+				tm_worker_unpin(be, &views[j]);
+			*failed = i;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void mpib_unpin_batch(tarn_backend_t *be, tarn_obj_view_t *views, size_t n)
+{
+	if (be->rank == TM_DRIVER) {
+		tm_driver_unpin_batch(be, views, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		tm_worker_unpin(be, &views[i]);
+}
+
+static int mpib_release_batch(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
+			      size_t *failed)
+{
+	if (be->rank == TM_DRIVER)
+		return tm_driver_release_batch(be, refs, n, failed);
+	return tm_worker_release_batch(be, refs, n);
+}
+
 static int mpib_load_library(tarn_backend_t *be, const char *path)
 {
 	return DISPATCH(be, load_library, path);
@@ -1022,6 +1072,9 @@ static const tarn_backend_desc_t mpib_desc = {
 	.actor_create = mpib_actor_create,
 	.actor_kill = mpib_actor_kill,
 	.submit_batch = mpib_submit_batch,
+	.fetch_batch = mpib_fetch_batch,
+	.unpin_batch = mpib_unpin_batch,
+	.release_batch = mpib_release_batch,
 };
 
 TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void)

@@ -75,7 +75,7 @@ enum tm_msg {
 	T_SEALED = 32, /* struct tm_sealed [+ bytes] */
 	T_DONE,        /* struct tm_done */
 	T_SUBMIT,      /* struct tm_submit ... */
-	T_RELEASE,     /* tarn_ref_t */
+	T_RELEASE,     /* tarn_ref_t, or several back to back */
 	T_LOCATE,      /* struct tm_req */
 	T_WAIT,        /* struct tm_wait + refs */
 	T_ACTOR_KILL,  /* struct tm_req (ref = actor) */
@@ -336,6 +336,12 @@ void tm_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view);
 int tm_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 		   size_t num_returns, double timeout, bool *ready);
 int tm_driver_release(struct tarn_backend *be, tarn_ref_t ref);
+/* ABI 1.2: one lock for a whole batch. */
+int tm_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			  double timeout, tarn_obj_view_t *views, size_t *failed);
+void tm_driver_unpin_batch(struct tarn_backend *be, tarn_obj_view_t *views, size_t n);
+int tm_driver_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			    size_t *failed);
 int tm_driver_load_library(struct tarn_backend *be, const char *path);
 int tm_driver_actor_create(struct tarn_backend *be, const tarn_task_desc_t *ctor);
 int tm_driver_actor_kill(struct tarn_backend *be, tarn_actor_t actor);
@@ -355,6 +361,8 @@ void tm_worker_unpin(struct tarn_backend *be, tarn_obj_view_t *view);
 int tm_worker_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 		   size_t num_returns, double timeout, bool *ready);
 int tm_worker_release(struct tarn_backend *be, tarn_ref_t ref);
+/* One T_RELEASE message for the lot. */
+int tm_worker_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n);
 int tm_worker_load_library(struct tarn_backend *be, const char *path);
 int tm_worker_actor_kill(struct tarn_backend *be, tarn_actor_t actor);
 

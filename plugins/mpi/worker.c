@@ -893,6 +893,24 @@ int tm_worker_release(struct tarn_backend *be, tarn_ref_t ref)
 	return 0;
 }
 
+int tm_worker_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n)
+{
+	tarn_ref_t *buf = g_new(tarn_ref_t, n ? n : 1);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (refs[i].seq) /* the null ref: the ABI skips it */
+			buf[k++] = refs[i];
+	/*
+	 * The directory answers for every ref; a worker cannot tell an
+	 * unknown one here, as release() cannot either.
+	 */
+	if (k)
+		tm_send(be, TM_DRIVER, T_RELEASE, buf, k * sizeof(*buf), NULL, 0);
+	g_free(buf);
+	return 0;
+}
+
 int tm_worker_load_library(struct tarn_backend *be, const char *path)
 {
 	tm_send(be, TM_DRIVER, T_LOAD_REQ, path, strlen(path) + 1, NULL, 0);

@@ -396,6 +396,7 @@ static void task_dep_ready(struct tm_driver *d, struct dtask *t)
 static void seal_locked(struct tarn_backend *be, struct dobj *o)
 {
 	struct tm_driver *d = D(be);
+	bool ready = false;
 
 	o->sealed = true;
 	o->result = false;
@@ -408,10 +409,11 @@ static void seal_locked(struct tarn_backend *be, struct dobj *o)
 			d->ranks[t->rank].finishing++;
 		}
 	}
-	if (o->waiters) {
+	if (o->waiters && o->waiters->len) {
 		for (guint i = 0; i < o->waiters->len; i++)
 			task_dep_ready(d, o->waiters->pdata[i]);
 		g_ptr_array_set_size(o->waiters, 0);
+		ready = true;
 	}
 	if (o->locators) {
 		GArray *l = o->locators;
@@ -425,7 +427,12 @@ static void seal_locked(struct tarn_backend *be, struct dobj *o)
 		g_array_free(l, TRUE);
 	}
 	tm_wake(be);
-	dispatch(be);
+	/*
+	 * Only a task that waited for @o can have become ready: the ready
+	 * queue is empty otherwise (it waits for a live worker only).
+	 */
+	if (ready)
+		dispatch(be);
 	obj_maybe_free(be, o);
 }
 
@@ -610,37 +617,55 @@ static void handle_lost(struct tarn_backend *be)
 
 /* Messages ------------------------------------------------------------------------------ */
 
-static void on_sealed(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
+/* One seal record; its length with padding, or 0 when malformed. */
+static size_t on_sealed_one(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
 {
 	struct tm_driver *d = D(be);
 	struct tm_sealed m;
 	struct dobj *o;
 
 	if (len < sizeof(m))
-		return;
+		return 0;
 	memcpy(&m, p, sizeof(m));
-	if (m.inline_len && (m.inline_len != m.len || len < sizeof(m) + m.inline_len))
-		return;
+	if (m.inline_len && (m.inline_len != m.len || len - sizeof(m) < m.inline_len))
+		return 0;
 	o = obj_find(d, m.ref);
 	if (!o) {
 		o = obj_new(d, m.ref);
 		o->holds = 1; /* a put made there: its maker holds it */
 	}
-	if (o->sealed)
-		return;
-	g_free(o->bytes);
-	o->bytes = NULL;
-	o->len = m.len;
-	o->flags = m.flags;
-	o->shm = false;
-	if (m.inline_len || m.len == 0) {
-		o->bytes = m.len ? g_memdup2(p + sizeof(m), m.len) : NULL;
-		o->owner = TM_DRIVER;
-	} else {
-		o->owner = src;
-		o->shm = m.shm;
+	if (!o->sealed) {
+		g_free(o->bytes);
+		o->bytes = NULL;
+		o->len = m.len;
+		o->flags = m.flags;
+		o->shm = false;
+		if (m.inline_len || m.len == 0) {
+			o->bytes = m.len ? g_memdup2(p + sizeof(m), m.len) : NULL;
+			o->owner = TM_DRIVER;
+		} else {
+			o->owner = src;
+			o->shm = m.shm;
+		}
+		seal_locked(be, o);
 	}
-	seal_locked(be, o);
+	return sizeof(m) + tm_pad8(m.inline_len);
+}
+
+/* T_SEALED, or what follows a T_DONE: records back to back, each padded to 8. */
+static void on_sealed(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		size_t n = on_sealed_one(be, src, p + off, len - off);
+
+		if (!n) {
+			tm_log(be, TARN_LOG_ERROR, "rank %d sent a malformed seal", src);
+			return;
+		}
+		off += n;
+	}
 }
 
 static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
@@ -885,6 +910,8 @@ void tm_driver_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 			struct tm_done m;
 
 			memcpy(&m, p, sizeof(m));
+			/* The task's seals come first, in the same message. */
+			on_sealed(be, src, p + sizeof(m), len - sizeof(m));
 			task_finished(be, src, &m);
 			dispatch(be);
 		}

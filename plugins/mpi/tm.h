@@ -72,8 +72,8 @@ enum tm_msg {
 	T_LOAD,      /* path */
 	T_SUBMITTED, /* struct tm_status: answer to T_SUBMIT */
 	/* worker -> driver */
-	T_SEALED = 32, /* struct tm_sealed [+ bytes] */
-	T_DONE,        /* struct tm_done */
+	T_SEALED = 32, /* struct tm_sealed [+ bytes, padded to 8], one or more */
+	T_DONE,        /* struct tm_done, then the task's T_SEALED records */
 	T_SUBMIT,      /* struct tm_submit ... */
 	T_RELEASE,     /* tarn_ref_t, or several back to back */
 	T_LOCATE,      /* struct tm_req */

@@ -65,6 +65,13 @@ struct tm_worker {
 	bool driver_local;
 	bool driver_known;
 	uint64_t last_heard_ns;
+	/*
+	 * T_SEALED records the task thread made and has not sent yet: a task's
+	 * seals go with its done message, one message for a group of calls
+	 * (be->lock; see hold_seal()).
+	 */
+	unsigned char *seals;
+	size_t seals_len, seals_cap;
 };
 
 static __thread struct wtask *cur_task;
@@ -106,6 +113,58 @@ static void obj_unpin(struct tarn_backend *be, struct wobj *o)
 		o->pins--;
 	if (!o->pins && o->dropped)
 		obj_remove(be, o);
+}
+
+/* Seals held back ------------------------------------------------------------------------ */
+
+/* Flush the seals held back before this message: @be->lock held. */
+static void flush_seals(struct tarn_backend *be)
+{
+	struct tm_worker *w = W(be);
+
+	if (!w->seals_len)
+		return;
+	tm_send(be, TM_DRIVER, T_SEALED, w->seals, w->seals_len, NULL, 0);
+	w->seals_len = 0;
+}
+
+/*
+ * Everything this rank tells the driver goes after the seals held back:
+ * the driver must know an object before it is released, waited for, read
+ * or an argument (be->lock not held).
+ */
+static void send_driver(struct tarn_backend *be, uint32_t type, const void *a, size_t alen,
+			const void *b, size_t blen)
+{
+	g_mutex_lock(&be->lock);
+	flush_seals(be);
+	g_mutex_unlock(&be->lock);
+	tm_send(be, TM_DRIVER, type, a, alen, b, blen);
+}
+
+/*
+ * A seal on the task thread waits for the task's done message (or the
+ * next message to the driver, or the next wait): a group of calls then
+ * costs one message and one turn of the driver's lock, not one per
+ * result. Records are padded to 8 bytes (be->lock held).
+ */
+static void hold_seal(struct tarn_backend *be, const struct tm_sealed *m, const void *bytes)
+{
+	struct tm_worker *w = W(be);
+	size_t need = sizeof(*m) + tm_pad8(m->inline_len);
+
+	if (w->seals_len + need > TM_PACK_MAX / 2)
+		flush_seals(be);
+	if (w->seals_len + need > w->seals_cap) {
+		w->seals_cap = MAX(MAX(w->seals_cap * 2, (size_t)4096), w->seals_len + need);
+		w->seals = g_realloc(w->seals, w->seals_cap);
+	}
+	memcpy(w->seals + w->seals_len, m, sizeof(*m));
+	if (m->inline_len)
+		memcpy(w->seals + w->seals_len + sizeof(*m), bytes, m->inline_len);
+	memset(w->seals + w->seals_len + sizeof(*m) + m->inline_len, 0,
+	       tm_pad8(m->inline_len) - m->inline_len);
+	w->seals_len += need;
 }
 
 /* Messages ---------------------------------------------------------------------------- */
@@ -418,7 +477,12 @@ static void run(struct tarn_backend *be, struct wtask *t)
 		atomic_store(&be->driven_ns, tm_now_ns());
 		h->run_task(h->host, t->payload, t->h.payload_len, t->h.attempt, &done.report);
 		cur_task = t->outer;
-		tm_send(be, TM_DRIVER, T_DONE, &done, sizeof(done), NULL, 0);
+		/* The task's seals, then its end, in one message. */
+		g_mutex_lock(&be->lock);
+		tm_send(be, TM_DRIVER, T_DONE, &done, sizeof(done), W(be)->seals,
+			W(be)->seals_len);
+		W(be)->seals_len = 0;
+		g_mutex_unlock(&be->lock);
 		tm_trace(be, "task %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT " attempt %u: status %d",
 			 t->h.id.origin, t->h.id.seq, t->h.attempt, done.report.status);
 	}
@@ -445,6 +509,8 @@ static bool wait_reply(struct tarn_backend *be, struct tm_pending *p, uint64_t d
 {
 	struct tm_worker *w = W(be);
 
+	/* Whom we wait for may need what this task sealed. */
+	flush_seals(be);
 	while (!p->done) {
 		struct wtask *t;
 
@@ -540,6 +606,7 @@ int tm_worker_close(struct tarn_backend *be)
 	if (w->monitor)
 		tm_shm_sweep(be);
 	g_hash_table_destroy(w->objs);
+	g_free(w->seals);
 	g_free(w);
 	be->w = NULL;
 	return 0;
@@ -576,7 +643,7 @@ int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	q += tm_pad8(name_len + 1);
 	if (t->payload_len)
 		memcpy(q, t->payload, t->payload_len);
-	tm_send(be, TM_DRIVER, T_SUBMIT, buf, len, NULL, 0);
+	send_driver(be, T_SUBMIT, buf, len, NULL, 0);
 	g_free(buf);
 	return 0;
 }
@@ -672,15 +739,18 @@ int tm_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 	m.flags = o->flags;
 	m.len = o->len;
 	m.shm = o->shm;
-	if (o->len <= TM_INLINE_MAX && !o->shm) {
-		/* Small: the directory keeps it, and this rank forgets it. */
-		m.inline_len = o->len;
-		tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), o->bytes, o->len);
-		obj_remove(be, o);
+	if (o->len <= TM_INLINE_MAX && !o->shm)
+		m.inline_len = o->len; /* small: the directory keeps it */
+	if (on_task_thread && cur_task) {
+		hold_seal(be, &m, o->bytes);
 	} else {
-		o->sealed = true;
-		tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), NULL, 0);
+		flush_seals(be);
+		tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), o->bytes, m.inline_len);
 	}
+	if (m.inline_len)
+		obj_remove(be, o); /* the directory has the bytes: this rank forgets them */
+	else
+		o->sealed = true;
 	g_mutex_unlock(&be->lock);
 	return 0;
 }
@@ -794,6 +864,7 @@ int tm_worker_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	{
 		struct tm_req m = {.req = p->req, .ref = ref};
 
+		flush_seals(be); /* it may be one of ours */
 		tm_send(be, TM_DRIVER, T_LOCATE, &m, sizeof(m), NULL, 0);
 	}
 	if (!wait_reply(be, p, deadline)) {
@@ -862,6 +933,7 @@ int tm_worker_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 
 		memcpy(buf, &m, sizeof(m));
 		memcpy(buf + sizeof(m), refs, n * sizeof(tarn_ref_t));
+		flush_seals(be); /* they may be ours */
 		tm_send(be, TM_DRIVER, T_WAIT, buf, sizeof(m) + n * sizeof(tarn_ref_t), NULL, 0);
 		g_free(buf);
 		wait_reply(be, p, 0);
@@ -889,7 +961,7 @@ int tm_worker_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 
 int tm_worker_release(struct tarn_backend *be, tarn_ref_t ref)
 {
-	tm_send(be, TM_DRIVER, T_RELEASE, &ref, sizeof(ref), NULL, 0);
+	send_driver(be, T_RELEASE, &ref, sizeof(ref), NULL, 0);
 	return 0;
 }
 
@@ -906,14 +978,14 @@ int tm_worker_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, siz
 	 * unknown one here, as release() cannot either.
 	 */
 	if (k)
-		tm_send(be, TM_DRIVER, T_RELEASE, buf, k * sizeof(*buf), NULL, 0);
+		send_driver(be, T_RELEASE, buf, k * sizeof(*buf), NULL, 0);
 	g_free(buf);
 	return 0;
 }
 
 int tm_worker_load_library(struct tarn_backend *be, const char *path)
 {
-	tm_send(be, TM_DRIVER, T_LOAD_REQ, path, strlen(path) + 1, NULL, 0);
+	send_driver(be, T_LOAD_REQ, path, strlen(path) + 1, NULL, 0);
 	return 0;
 }
 
@@ -921,6 +993,6 @@ int tm_worker_actor_kill(struct tarn_backend *be, tarn_actor_t actor)
 {
 	struct tm_req m = {.ref = {actor.origin, actor.seq}};
 
-	tm_send(be, TM_DRIVER, T_ACTOR_KILL, &m, sizeof(m), NULL, 0);
+	send_driver(be, T_ACTOR_KILL, &m, sizeof(m), NULL, 0);
 	return 0;
 }

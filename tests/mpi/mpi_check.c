@@ -116,6 +116,43 @@ TARN_TASK(put_release_batch)
 	return tarn_task_return_i64(ctx, 0, n);
 }
 
+/* @arg 0 + 1 (an argument passed by ref). */
+TARN_TASK(add1)
+{
+	int64_t v;
+
+	if (tarn_task_arg_i64(ctx, 0, &v))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	return tarn_task_return_i64(ctx, 0, v + 1);
+}
+
+/*
+ * Puts a small object (its seal waits for the next message to the
+ * driver), then at once waits for it, reads it, passes it to a nested
+ * task and releases it: each must see it. Returns what the nested task
+ * made of it.
+ */
+TARN_TASK(put_small_use)
+{
+	int64_t v, got = -1, out = -1;
+	tarn_ref_t r, n;
+	tarn_arg_t a;
+
+	if (tarn_task_arg_i64(ctx, 0, &v) || tarn_put(&v, sizeof(v), &r))
+		return tarn_task_fail(ctx, "put: %s", tarn_last_error());
+	if (tarn_wait(&r, 1, 1, 10, NULL) != 1)
+		return tarn_task_fail(ctx, "wait for its own put: %s", tarn_last_error());
+	if (tarn_get_i64(r, 10, &got) || got != v)
+		return tarn_task_fail(ctx, "get of its own put: %s", tarn_last_error());
+	a = tarn_arg_ref(r);
+	if (tarn_remote("add1", &a, 1, NULL, &n) || tarn_get_i64(n, 10, &out))
+		return tarn_task_fail(ctx, "nested task on its put: %s", tarn_last_error());
+	tarn_ref_release(n);
+	if (tarn_ref_release(r))
+		return tarn_task_fail(ctx, "release: %s", tarn_last_error());
+	return tarn_task_return_i64(ctx, 0, out);
+}
+
 TARN_TASK(die)
 {
 	raise(SIGKILL);
@@ -468,6 +505,11 @@ static void batch(const char *store_mode)
 		FAIL("put_release_batch");
 	if (segments_settle(base) != base)
 		FAIL("%d segments after a task's batch release, %d before", segments(), base);
+	/* A small put inside a task is known to the directory before its next word. */
+	for (int i = 0; i < 20; i++)
+		if (get_i64(call("put_small_use", (tarn_arg_t[1]){tarn_arg_i64(i * 10)}, 1)) !=
+		    i * 10 + 1)
+			FAIL("put_small_use(%d)", i * 10);
 	printf("batch: ok, results from %d workers, %d segments while held\n", npids, held);
 }
 

@@ -112,12 +112,22 @@ struct dslot {
 
 #define OBJTAB_MIN 1024u
 
+/*
+ * Refs come in runs (a batch's results, one origin's counter), and are
+ * looked up in the same order several times over (submit, seal, get,
+ * release): runs of 16 share neighbouring slots, so that they share cache
+ * lines and pages, while runs land far apart (Fibonacci hashing of the
+ * rest), so that the table's clusters stay short.
+ */
+#define OBJTAB_RUN_BITS 4
+
 static size_t objtab_home(const struct tm_driver *d, tarn_ref_t ref)
 {
-	/* Fibonacci hashing: consecutive refs land far apart. */
-	uint64_t h = (ref.seq ^ (ref.origin << 48) ^ (ref.origin >> 16)) * 0x9e3779b97f4a7c15ull;
+	uint64_t run = (ref.seq >> OBJTAB_RUN_BITS) ^ (ref.origin << 48) ^ (ref.origin >> 16);
+	uint64_t h = run * 0x9e3779b97f4a7c15ull;
 
-	return (size_t)(h >> d->objtab_shift);
+	return (size_t)((h >> (d->objtab_shift + OBJTAB_RUN_BITS)) << OBJTAB_RUN_BITS |
+			(ref.seq & ((1u << OBJTAB_RUN_BITS) - 1)));
 }
 
 static void objtab_resize(struct tm_driver *d, size_t cap)

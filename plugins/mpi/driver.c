@@ -29,7 +29,8 @@ struct dobj {
 	bool shm;             /* the owner keeps them in its host's shared store */
 	uint32_t flags;
 	uint64_t len;
-	unsigned char *bytes; /* the driver's copy (driver-owned or inline) */
+	unsigned char *bytes; /* the driver's copy (driver-owned or inline), or @small */
+	unsigned char small[16]; /* a result this small needs no allocation of its own */
 	uint32_t holds;
 	uint32_t pins;
 	GPtrArray *waiters;   /* struct dtask waiting for this object */
@@ -184,13 +185,21 @@ static struct dobj *obj_new(struct tm_driver *d, tarn_ref_t ref)
 	return o;
 }
 
+/* Give back the driver's copy of @o's bytes. */
+static void obj_drop_bytes(struct dobj *o)
+{
+	if (o->bytes != o->small)
+		g_free(o->bytes);
+	o->bytes = NULL;
+}
+
 static void obj_free(struct dobj *o)
 {
 	if (o->waiters)
 		g_ptr_array_free(o->waiters, TRUE);
 	if (o->locators)
 		g_array_free(o->locators, TRUE);
-	g_free(o->bytes);
+	obj_drop_bytes(o);
 	g_free(o);
 }
 
@@ -214,8 +223,9 @@ static void obj_delete(struct tm_driver *d, struct dobj *o)
 	d->objtab[i].o = NULL;
 	d->objtab_n--;
 	obj_free(o);
-	if (d->objtab_mask + 1 > OBJTAB_MIN && 8 * d->objtab_n < d->objtab_mask + 1)
-		objtab_resize(d, (d->objtab_mask + 1) / 2);
+	/* Shrink late, by a lot at once: a batch's release empties the table. */
+	if (d->objtab_mask + 1 > OBJTAB_MIN && 16 * d->objtab_n < d->objtab_mask + 1)
+		objtab_resize(d, MAX(4 * d->objtab_n, (size_t)OBJTAB_MIN));
 }
 
 /* Free @o when nobody needs it any more, on its owner too (lock held). */
@@ -647,8 +657,12 @@ static void task_finished(struct tarn_backend *be, int rank, const struct tm_don
 	if (t->finishing && d->ranks[rank].finishing)
 		d->ranks[rank].finishing--;
 	t->finishing = false;
-	t->unsealed = 0;
-	for (size_t i = 0; i < t->d.num_returns; i++) {
+	/*
+	 * t->unsealed counts the results still to be sealed since dispatch:
+	 * at 0 (the rule: the seals came with the done message) none points
+	 * back at t and none is unsealed, and the results need no lookup.
+	 */
+	for (size_t i = 0; t->unsealed && i < t->d.num_returns; i++) {
 		struct dobj *o = obj_find(d, t->d.returns[i]);
 
 		if (o && o->producer == t)
@@ -656,11 +670,12 @@ static void task_finished(struct tarn_backend *be, int rank, const struct tm_don
 	}
 	if (be->host->task_done)
 		be->host->task_done(be->host->host, &t->d, &m->report);
-	for (size_t i = 0; i < t->d.num_returns; i++) {
+	for (size_t i = 0; t->unsealed && i < t->d.num_returns; i++) {
 		struct dobj *o = obj_find(d, t->d.returns[i]);
 
 		unsealed |= o && !o->sealed;
 	}
+	t->unsealed = 0;
 	if (unsealed) {
 		/* Only a payload that could not be run gets here; the host decides. */
 		struct lost *l = g_new0(struct lost, 1);
@@ -732,13 +747,15 @@ static size_t on_sealed_one(struct tarn_backend *be, int src, const unsigned cha
 		o->holds = 1; /* a put made there: its maker holds it */
 	}
 	if (!o->sealed) {
-		g_free(o->bytes);
-		o->bytes = NULL;
+		obj_drop_bytes(o);
 		o->len = m.len;
 		o->flags = m.flags;
 		o->shm = false;
 		if (m.inline_len || m.len == 0) {
-			o->bytes = m.len ? g_memdup2(p + sizeof(m), m.len) : NULL;
+			if (m.len > sizeof(o->small))
+				o->bytes = g_memdup2(p + sizeof(m), m.len);
+			else if (m.len)
+				o->bytes = memcpy(o->small, p + sizeof(m), m.len);
 			o->owner = TM_DRIVER;
 		} else {
 			o->owner = src;
@@ -1354,7 +1371,7 @@ int tm_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32
 		o = obj_new(D(be), ref);
 		o->holds = 1; /* a put: its creator holds it */
 	}
-	g_free(o->bytes);
+	obj_drop_bytes(o);
 	o->bytes = buf;
 	o->len = len;
 	o->flags = flags;

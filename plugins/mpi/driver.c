@@ -782,7 +782,8 @@ static void on_sealed(struct tarn_backend *be, int src, const unsigned char *p, 
 	}
 }
 
-static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
+/* One T_SUBMIT record; its length with padding, or 0 when malformed. */
+static size_t on_submit_one(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
 {
 	struct tm_submit m;
 	tarn_task_desc_t t;
@@ -792,14 +793,12 @@ static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, 
 	int rc = 0;
 
 	if (len < sizeof(m))
-		return;
+		return 0;
 	memcpy(&m, p, sizeof(m));
 	need = sizeof(m) + ((size_t)m.ndeps + m.nreturns) * sizeof(tarn_ref_t) +
 	       tm_pad8(m.name_len + 1) + m.payload_len;
-	if (need > len || m.ndeps > len || m.nreturns > TARN_MAX_RETURNS) {
-		tm_log(be, TARN_LOG_ERROR, "rank %d sent a malformed submission", src);
-		return;
-	}
+	if (need > len || m.ndeps > len || m.nreturns > TARN_MAX_RETURNS)
+		return 0;
 	q = p + sizeof(m);
 	memset(&t, 0, sizeof(t));
 	t.size = sizeof(t);
@@ -833,6 +832,21 @@ static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, 
 	if (rc)
 		tm_log(be, TARN_LOG_WARNING, "a task submitted on rank %d was refused: error %d",
 		       src, rc);
+	return tm_pad8(need);
+}
+
+/* A submission from a task, or a nested batch: records back to back. */
+static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		size_t n = on_submit_one(be, src, p + off, len - off);
+
+		if (!n) {
+			tm_log(be, TARN_LOG_ERROR, "rank %d sent a malformed submission", src);
+			return;
+		}
+		off += n;
+	}
 }
 
 static void on_locate(struct tarn_backend *be, int src, const unsigned char *p, size_t len)

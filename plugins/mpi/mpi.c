@@ -912,14 +912,10 @@ static int mpib_submit(tarn_backend_t *be, const tarn_task_desc_t *t)
 	return DISPATCH(be, submit, t);
 }
 
-/* ABI 1.1: many plain tasks in one call; on a worker, forwarded one by one. */
+/* ABI 1.1: many plain tasks in one call; on a worker, one message to the driver. */
 static int mpib_submit_batch(tarn_backend_t *be, const tarn_task_desc_t *tasks, size_t n)
 {
-	if (be->rank == TM_DRIVER)
-		return tm_driver_submit_batch(be, tasks, n);
-	for (size_t i = 0; i < n; i++)
-		tm_worker_submit(be, &tasks[i]);
-	return 0;
+	return DISPATCH(be, submit_batch, tasks, n);
 }
 
 static int mpib_create(tarn_backend_t *be, tarn_ref_t ref, size_t len, uint32_t flags,

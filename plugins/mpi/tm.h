@@ -74,7 +74,7 @@ enum tm_msg {
 	/* worker -> driver */
 	T_SEALED = 32, /* struct tm_sealed [+ bytes, padded to 8], one or more */
 	T_DONE,        /* struct tm_done, then the task's T_SEALED records */
-	T_SUBMIT,      /* struct tm_submit ... */
+	T_SUBMIT,      /* struct tm_submit ..., padded to 8; one or more */
 	T_RELEASE,     /* tarn_ref_t, or several back to back */
 	T_LOCATE,      /* struct tm_req */
 	T_WAIT,        /* struct tm_wait + refs */
@@ -352,6 +352,8 @@ int tm_worker_open(struct tarn_backend *be, tarn_open_info_t *info);
 int tm_worker_close(struct tarn_backend *be);
 int tm_worker_loop(struct tarn_backend *be);
 int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t);
+/* One message for a nested batch (plain tasks, as the ABI says). */
+int tm_worker_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n);
 int tm_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32_t flags,
 		     void **data);
 int tm_worker_seal(struct tarn_backend *be, tarn_ref_t ref);

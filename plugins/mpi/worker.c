@@ -612,12 +612,19 @@ int tm_worker_close(struct tarn_backend *be)
 	return 0;
 }
 
-int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+/* Bytes of @t's T_SUBMIT record, padded to 8. */
+static size_t submit_len(const tarn_task_desc_t *t)
+{
+	return tm_pad8(sizeof(struct tm_submit) +
+		       (t->num_deps + t->num_returns) * sizeof(tarn_ref_t) +
+		       tm_pad8(strlen(t->name) + 1) + t->payload_len);
+}
+
+/* Write @t's T_SUBMIT record at @buf (zeroed, submit_len() bytes). */
+static void submit_write(unsigned char *buf, const tarn_task_desc_t *t)
 {
 	size_t name_len = strlen(t->name);
-	size_t len = sizeof(struct tm_submit) + (t->num_deps + t->num_returns) * sizeof(tarn_ref_t) +
-		     tm_pad8(name_len + 1) + t->payload_len;
-	unsigned char *buf = g_malloc0(len), *q = buf + sizeof(struct tm_submit);
+	unsigned char *q = buf + sizeof(struct tm_submit);
 	struct tm_submit m = {
 		.id = t->id,
 		.actor = t->actor,
@@ -643,8 +650,35 @@ int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	q += tm_pad8(name_len + 1);
 	if (t->payload_len)
 		memcpy(q, t->payload, t->payload_len);
-	send_driver(be, T_SUBMIT, buf, len, NULL, 0);
-	g_free(buf);
+}
+
+int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+{
+	return tm_worker_submit_batch(be, t, 1);
+}
+
+/*
+ * One T_SUBMIT message for the lot, records back to back: the driver
+ * registers them under one turn of its lock. Packs of up to TM_PACK_MAX
+ * (a larger payload goes alone).
+ */
+int tm_worker_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t len = submit_len(&tasks[i]), k = i + 1, off = 0;
+		unsigned char *buf;
+
+		while (k < n && len + submit_len(&tasks[k]) <= TM_PACK_MAX)
+			len += submit_len(&tasks[k++]);
+		buf = g_malloc0(len);
+		for (size_t j = i; j < k; j++) {
+			submit_write(buf + off, &tasks[j]);
+			off += submit_len(&tasks[j]);
+		}
+		send_driver(be, T_SUBMIT, buf, len, NULL, 0);
+		g_free(buf);
+		i = k;
+	}
 	return 0;
 }
 

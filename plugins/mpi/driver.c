@@ -81,6 +81,7 @@ struct tm_driver {
 	struct dslot *objtab;  /* ref -> dobj: see obj_find() */
 	size_t objtab_mask, objtab_n;
 	unsigned objtab_shift;
+	uint64_t objtab_sparse_ns; /* mostly empty since then; 0: not */
 	GHashTable *actors;    /* actor -> dactor */
 	GQueue ready;
 	GPtrArray *lost;
@@ -166,23 +167,54 @@ static struct dobj *obj_find(struct tm_driver *d, tarn_ref_t ref)
 	}
 }
 
-/* A ref that is not in the directory yet. */
-static struct dobj *obj_new(struct tm_driver *d, tarn_ref_t ref)
+/*
+ * @ref's entry, made (zeroed, no holds) when it has none, with *@fresh
+ * telling which: one probe for both.
+ */
+static struct dobj *obj_get(struct tm_driver *d, tarn_ref_t ref, bool *fresh)
 {
-	struct dobj *o = g_new0(struct dobj, 1);
+	struct dobj *o;
 	size_t k;
 
+	/* At most half full: probes stay short. By 4x: a batch grows it far. */
+	if (2 * (d->objtab_n + 1) > d->objtab_mask + 1)
+		objtab_resize(d, 4 * (d->objtab_mask + 1));
+	for (k = objtab_home(d, ref); d->objtab[k].o; k = (k + 1) & d->objtab_mask) {
+		struct dslot *e = &d->objtab[k];
+
+		if (e->ref.seq == ref.seq && e->ref.origin == ref.origin) {
+			*fresh = false;
+			return e->o;
+		}
+	}
+	o = g_new0(struct dobj, 1);
 	o->ref = ref;
 	o->owner = -1;
-	/* At most half full: probes stay short. */
-	if (2 * (d->objtab_n + 1) > d->objtab_mask + 1)
-		objtab_resize(d, 2 * (d->objtab_mask + 1));
-	for (k = objtab_home(d, ref); d->objtab[k].o; k = (k + 1) & d->objtab_mask)
-		;
 	d->objtab[k].ref = ref;
 	d->objtab[k].o = o;
 	d->objtab_n++;
+	*fresh = true;
 	return o;
+}
+
+/*
+ * Give memory back once the table has been mostly empty for a second
+ * (tick, be->lock held): not at once, or each batch would grow it again.
+ */
+static void objtab_maybe_shrink(struct tm_driver *d, uint64_t now)
+{
+	if (d->objtab_mask + 1 <= OBJTAB_MIN || 16 * d->objtab_n >= d->objtab_mask + 1) {
+		d->objtab_sparse_ns = 0;
+		return;
+	}
+	if (!d->objtab_sparse_ns) {
+		d->objtab_sparse_ns = now;
+		return;
+	}
+	if (now - d->objtab_sparse_ns < 1000000000u)
+		return;
+	objtab_resize(d, MAX(4 * d->objtab_n, (size_t)OBJTAB_MIN));
+	d->objtab_sparse_ns = 0;
 }
 
 /* Give back the driver's copy of @o's bytes. */
@@ -223,9 +255,6 @@ static void obj_delete(struct tm_driver *d, struct dobj *o)
 	d->objtab[i].o = NULL;
 	d->objtab_n--;
 	obj_free(o);
-	/* Shrink late, by a lot at once: a batch's release empties the table. */
-	if (d->objtab_mask + 1 > OBJTAB_MIN && 16 * d->objtab_n < d->objtab_mask + 1)
-		objtab_resize(d, MAX(4 * d->objtab_n, (size_t)OBJTAB_MIN));
 }
 
 /* Free @o when nobody needs it any more, on its owner too (lock held). */
@@ -549,10 +578,9 @@ static void submit_locked(struct tarn_backend *be, struct dtask *t)
 	struct tm_driver *d = D(be);
 
 	for (size_t i = 0; i < t->d.num_returns; i++) {
-		struct dobj *o = obj_find(d, t->d.returns[i]);
+		bool fresh;
+		struct dobj *o = obj_get(d, t->d.returns[i], &fresh);
 
-		if (!o)
-			o = obj_new(d, t->d.returns[i]);
 		o->holds++;
 		if (!o->sealed)
 			o->result = true;
@@ -735,17 +763,16 @@ static size_t on_sealed_one(struct tarn_backend *be, int src, const unsigned cha
 	struct tm_driver *d = D(be);
 	struct tm_sealed m;
 	struct dobj *o;
+	bool fresh;
 
 	if (len < sizeof(m))
 		return 0;
 	memcpy(&m, p, sizeof(m));
 	if (m.inline_len && (m.inline_len != m.len || len - sizeof(m) < m.inline_len))
 		return 0;
-	o = obj_find(d, m.ref);
-	if (!o) {
-		o = obj_new(d, m.ref);
+	o = obj_get(d, m.ref, &fresh);
+	if (fresh)
 		o->holds = 1; /* a put made there: its maker holds it */
-	}
 	if (!o->sealed) {
 		obj_drop_bytes(o);
 		o->len = m.len;
@@ -1135,6 +1162,7 @@ void tm_driver_tick(struct tarn_backend *be)
 	if (ping)
 		d->last_ping_ns = now;
 	g_mutex_lock(&be->lock);
+	objtab_maybe_shrink(d, now);
 	for (int r = TM_MONITOR; r < be->size; r++) {
 		struct tm_rank *k = &d->ranks[r];
 		bool gone;
@@ -1371,20 +1399,19 @@ int tm_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32
 {
 	unsigned char *buf = g_try_malloc(len ? len : 1);
 	struct dobj *o;
+	bool fresh;
 
 	if (!buf)
 		return TARN_ENOMEM;
 	g_mutex_lock(&be->lock);
-	o = obj_find(D(be), ref);
-	if (o && o->sealed) {
+	o = obj_get(D(be), ref, &fresh);
+	if (o->sealed) {
 		g_mutex_unlock(&be->lock);
 		g_free(buf);
 		return TARN_EEXIST;
 	}
-	if (!o) {
-		o = obj_new(D(be), ref);
+	if (fresh)
 		o->holds = 1; /* a put: its creator holds it */
-	}
 	obj_drop_bytes(o);
 	o->bytes = buf;
 	o->len = len;

@@ -31,6 +31,23 @@ struct wobj {
 	uint32_t pins;
 };
 
+/*
+ * A small result the task thread made and has not sealed yet: a few of
+ * them live here, in place, rather than in a buffer, a record and an
+ * entry of @objs each (they are forgotten at seal anyway: the directory
+ * keeps small objects).
+ */
+#define TM_FRESH 8
+#define TM_FRESH_MAX 64
+
+struct wfresh {
+	_Alignas(16) unsigned char bytes[TM_FRESH_MAX];
+	tarn_ref_t ref;
+	uint32_t len;
+	uint32_t flags;
+	bool used;
+};
+
 struct wdep {
 	struct tm_dep d;
 	const unsigned char *bytes; /* inline, inside the task's message */
@@ -72,6 +89,8 @@ struct tm_worker {
 	 */
 	unsigned char *seals;
 	size_t seals_len, seals_cap;
+	struct wfresh fresh[TM_FRESH]; /* be->lock */
+	uint32_t nfresh;
 };
 
 static __thread struct wtask *cur_task;
@@ -717,10 +736,46 @@ static void *shm_create(struct tarn_backend *be, tarn_ref_t ref, size_t len)
 	return map;
 }
 
+/* @ref's small unsealed result of the task thread, or NULL (be->lock held). */
+static struct wfresh *fresh_find(struct tm_worker *w, tarn_ref_t ref)
+{
+	for (uint32_t i = 0; w->nfresh && i < TM_FRESH; i++)
+		if (w->fresh[i].used && tm_ref_equal(&w->fresh[i].ref, &ref))
+			return &w->fresh[i];
+	return NULL;
+}
+
+static void fresh_drop(struct tm_worker *w, struct wfresh *f)
+{
+	f->used = false;
+	w->nfresh--;
+}
+
+/* A slot for a small result of the task thread, or NULL (be->lock held). */
+static struct wfresh *fresh_take(struct tarn_backend *be, tarn_ref_t ref, size_t len)
+{
+	struct tm_worker *w = W(be);
+	struct wfresh *f;
+
+	if (!on_task_thread || len > TM_FRESH_MAX)
+		return NULL;
+	f = fresh_find(w, ref); /* a failed attempt's partial result */
+	for (uint32_t i = 0; !f && w->nfresh < TM_FRESH && i < TM_FRESH; i++) {
+		if (!w->fresh[i].used) {
+			f = &w->fresh[i];
+			f->used = true;
+			f->ref = ref;
+			w->nfresh++;
+		}
+	}
+	return f;
+}
+
 int tm_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32_t flags,
 		     void **data)
 {
 	unsigned char *buf = NULL;
+	struct wfresh *f;
 	struct wobj *o;
 	bool shm = false;
 
@@ -732,6 +787,17 @@ int tm_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32
 	}
 	if (o)
 		drop_bytes(be, o); /* a failed attempt's partial result */
+	if ((f = fresh_take(be, ref, len))) {
+		if (o)
+			obj_remove(be, o);
+		f->len = (uint32_t)len;
+		f->flags = flags;
+		g_mutex_unlock(&be->lock);
+		*data = f->bytes;
+		return 0;
+	}
+	if ((f = fresh_find(W(be), ref)))
+		fresh_drop(W(be), f); /* made small before: this one replaces it */
 	if (be->store && len && len >= be->store_threshold && len > TM_INLINE_MAX) {
 		buf = shm_create(be, ref, len);
 		shm = buf != NULL;
@@ -761,10 +827,25 @@ int tm_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32
 
 int tm_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 {
+	struct wfresh *f;
 	struct wobj *o;
 	struct tm_sealed m = {.ref = ref};
 
 	g_mutex_lock(&be->lock);
+	if ((f = fresh_find(W(be), ref))) {
+		m.flags = f->flags;
+		m.len = f->len;
+		m.inline_len = f->len;
+		if (on_task_thread && cur_task) {
+			hold_seal(be, &m, f->bytes);
+		} else {
+			flush_seals(be);
+			tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), f->bytes, f->len);
+		}
+		fresh_drop(W(be), f);
+		g_mutex_unlock(&be->lock);
+		return 0;
+	}
 	o = g_hash_table_lookup(W(be)->objs, &ref);
 	if (!o || o->sealed) {
 		g_mutex_unlock(&be->lock);

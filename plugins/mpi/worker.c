@@ -459,6 +459,11 @@ void tm_worker_tick(struct tarn_backend *be)
 	char msg[256];
 
 	g_mutex_lock(&be->lock);
+	/*
+	 * Seals held back go out within a tick even while the task runs on:
+	 * a group's first result is not kept until its last call ends.
+	 */
+	flush_seals(be);
 	if (w->driver_known && !w->exit) {
 		if (w->driver_local)
 			gone = kill(w->driver_pid, 0) != 0 && errno == ESRCH;

@@ -505,6 +505,27 @@ static void batch(const char *store_mode)
 		FAIL("put_release_batch");
 	if (segments_settle(base) != base)
 		FAIL("%d segments after a task's batch release, %d before", segments(), base);
+	/*
+	 * Calls of one group (UNIDIST_BATCH_CHUNK=256, set in main): the
+	 * first's result is ready while the second still runs.
+	 */
+	{
+		tarn_arg_t ms[2] = {tarn_arg_i64(0), tarn_arg_i64(1500)};
+		tarn_ref_t g[2];
+		int64_t p0, p1;
+
+		if (tarn_remote_batch("whoami", ms, 1, 2, NULL, g))
+			FAIL("batch: %s", tarn_last_error());
+		if (tarn_wait(&g[0], 1, 1, 1.0, NULL) != 1)
+			FAIL("the first call of a group was not ready within 1 s while the "
+			     "second slept 1.5 s");
+		p0 = get_i64(g[0]);
+		p1 = get_i64(g[1]);
+		if (p0 != p1)
+			FAIL("two calls of one batch ran on pids %lld and %lld: not one group",
+			     (long long)p0, (long long)p1);
+	}
+
 	/* A small put inside a task is known to the directory before its next word. */
 	for (int i = 0; i < 20; i++)
 		if (get_i64(call("put_small_use", (tarn_arg_t[1]){tarn_arg_i64(i * 10)}, 1)) !=
@@ -568,7 +589,12 @@ int main(int argc, char **argv)
 {
 	tarn_init_opts_t opts = {&argc, &argv};
 	const char *what = argc > 1 ? argv[1] : "";
-	int rc = tarn_init(&opts); /* returns on the driver only */
+	int rc;
+
+	/* batch: calls of a batch go in groups of up to 256 (one task each). */
+	if (strcmp(what, "batch") == 0)
+		setenv("UNIDIST_BATCH_CHUNK", "256", 1);
+	rc = tarn_init(&opts); /* returns on the driver only */
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (rc)

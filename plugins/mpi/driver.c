@@ -29,7 +29,8 @@ struct dobj {
 	bool shm;             /* the owner keeps them in its host's shared store */
 	uint32_t flags;
 	uint64_t len;
-	unsigned char *bytes; /* the driver's copy (driver-owned or inline) */
+	unsigned char *bytes; /* the driver's copy (driver-owned or inline), or @small */
+	unsigned char small[16]; /* a result this small needs no allocation of its own */
 	uint32_t holds;
 	uint32_t pins;
 	GPtrArray *waiters;   /* struct dtask waiting for this object */
@@ -62,8 +63,8 @@ struct dactor {
 	GQueue pending; /* calls not dispatched yet, in call order */
 };
 
+/* A view that is not of a directory entry (those need no record: dir_token()). */
 struct dview {
-	struct dobj *o;     /* pinned directory entry, or NULL */
 	unsigned char *own; /* a fetched copy */
 	void *map;          /* a mapping of the owner's shared segment */
 	size_t map_len;
@@ -77,7 +78,10 @@ struct lost {
 struct tm_driver {
 	struct tm_rank *ranks;
 	GHashTable **inflight; /* per rank: task id -> dtask */
-	GHashTable *objs;      /* ref -> dobj */
+	struct dslot *objtab;  /* ref -> dobj: see obj_find() */
+	size_t objtab_mask, objtab_n;
+	unsigned objtab_shift;
+	uint64_t objtab_sparse_ns; /* mostly empty since then; 0: not */
 	GHashTable *actors;    /* actor -> dactor */
 	GQueue ready;
 	GPtrArray *lost;
@@ -94,31 +98,163 @@ static struct tm_driver *D(struct tarn_backend *be)
 
 /* Objects ------------------------------------------------------------------------- */
 
-static struct dobj *obj_find(struct tm_driver *d, tarn_ref_t ref)
+/*
+ * The directory's table: open addressing with linear probing, the ref
+ * beside the pointer, and deletion by moving entries back (no tombstones).
+ * GHashTable keeps hashes, keys and values in three arrays, so a lookup
+ * cost three cache misses and the key's dereference, and under churn its
+ * tombstones fill the table up to 94% before it rehashes, so that a
+ * lookup that misses (every new result) probes far: half of the driver's
+ * time in a batch of no-op tasks went there.
+ */
+struct dslot {
+	tarn_ref_t ref;
+	struct dobj *o; /* NULL: empty */
+};
+
+#define OBJTAB_MIN 1024u
+
+/*
+ * Refs come in runs (a batch's results, one origin's counter), and are
+ * looked up in the same order several times over (submit, seal, get,
+ * release): runs of 16 share neighbouring slots, so that they share cache
+ * lines and pages, while runs land far apart (Fibonacci hashing of the
+ * rest), so that the table's clusters stay short.
+ */
+#define OBJTAB_RUN_BITS 4
+
+static size_t objtab_home(const struct tm_driver *d, tarn_ref_t ref)
 {
-	return g_hash_table_lookup(d->objs, &ref);
+	uint64_t run = (ref.seq >> OBJTAB_RUN_BITS) ^ (ref.origin << 48) ^ (ref.origin >> 16);
+	uint64_t h = run * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)((h >> (d->objtab_shift + OBJTAB_RUN_BITS)) << OBJTAB_RUN_BITS |
+			(ref.seq & ((1u << OBJTAB_RUN_BITS) - 1)));
 }
 
-static struct dobj *obj_new(struct tm_driver *d, tarn_ref_t ref)
+static void objtab_resize(struct tm_driver *d, size_t cap)
 {
-	struct dobj *o = g_new0(struct dobj, 1);
+	struct dslot *old = d->objtab;
+	size_t old_cap = d->objtab_mask + 1;
+	unsigned bits = 0;
 
+	while (((size_t)1 << bits) < cap)
+		bits++;
+	d->objtab = g_new0(struct dslot, (size_t)1 << bits);
+	d->objtab_mask = ((size_t)1 << bits) - 1;
+	d->objtab_shift = 64 - bits;
+	for (size_t i = 0; old && i < old_cap; i++) {
+		size_t k;
+
+		if (!old[i].o)
+			continue;
+		for (k = objtab_home(d, old[i].ref); d->objtab[k].o; k = (k + 1) & d->objtab_mask)
+			;
+		d->objtab[k] = old[i];
+	}
+	g_free(old);
+}
+
+static struct dobj *obj_find(struct tm_driver *d, tarn_ref_t ref)
+{
+	for (size_t k = objtab_home(d, ref);; k = (k + 1) & d->objtab_mask) {
+		struct dslot *e = &d->objtab[k];
+
+		if (!e->o)
+			return NULL;
+		if (e->ref.seq == ref.seq && e->ref.origin == ref.origin)
+			return e->o;
+	}
+}
+
+/*
+ * @ref's entry, made (zeroed, no holds) when it has none, with *@fresh
+ * telling which: one probe for both.
+ */
+static struct dobj *obj_get(struct tm_driver *d, tarn_ref_t ref, bool *fresh)
+{
+	struct dobj *o;
+	size_t k;
+
+	/* At most half full: probes stay short. By 4x: a batch grows it far. */
+	if (2 * (d->objtab_n + 1) > d->objtab_mask + 1)
+		objtab_resize(d, 4 * (d->objtab_mask + 1));
+	for (k = objtab_home(d, ref); d->objtab[k].o; k = (k + 1) & d->objtab_mask) {
+		struct dslot *e = &d->objtab[k];
+
+		if (e->ref.seq == ref.seq && e->ref.origin == ref.origin) {
+			*fresh = false;
+			return e->o;
+		}
+	}
+	o = g_new0(struct dobj, 1);
 	o->ref = ref;
 	o->owner = -1;
-	g_hash_table_replace(d->objs, &o->ref, o);
+	d->objtab[k].ref = ref;
+	d->objtab[k].o = o;
+	d->objtab_n++;
+	*fresh = true;
 	return o;
 }
 
-static void obj_free(gpointer p)
+/*
+ * Give memory back once the table has been mostly empty for a second
+ * (tick, be->lock held): not at once, or each batch would grow it again.
+ */
+static void objtab_maybe_shrink(struct tm_driver *d, uint64_t now)
 {
-	struct dobj *o = p;
+	if (d->objtab_mask + 1 <= OBJTAB_MIN || 16 * d->objtab_n >= d->objtab_mask + 1) {
+		d->objtab_sparse_ns = 0;
+		return;
+	}
+	if (!d->objtab_sparse_ns) {
+		d->objtab_sparse_ns = now;
+		return;
+	}
+	if (now - d->objtab_sparse_ns < 1000000000u)
+		return;
+	objtab_resize(d, MAX(4 * d->objtab_n, (size_t)OBJTAB_MIN));
+	d->objtab_sparse_ns = 0;
+}
 
+/* Give back the driver's copy of @o's bytes. */
+static void obj_drop_bytes(struct dobj *o)
+{
+	if (o->bytes != o->small)
+		g_free(o->bytes);
+	o->bytes = NULL;
+}
+
+static void obj_free(struct dobj *o)
+{
 	if (o->waiters)
 		g_ptr_array_free(o->waiters, TRUE);
 	if (o->locators)
 		g_array_free(o->locators, TRUE);
-	g_free(o->bytes);
+	obj_drop_bytes(o);
 	g_free(o);
+}
+
+/* Take @o out of the table and free it. */
+static void obj_delete(struct tm_driver *d, struct dobj *o)
+{
+	size_t mask = d->objtab_mask, i, j;
+
+	for (i = objtab_home(d, o->ref); d->objtab[i].o != o; i = (i + 1) & mask)
+		;
+	/* Move back each later entry of the run that may no longer be reached. */
+	for (j = (i + 1) & mask; d->objtab[j].o; j = (j + 1) & mask) {
+		size_t home = objtab_home(d, d->objtab[j].ref);
+
+		/* Movable unless its home lies cyclically in (i, j]. */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			d->objtab[i] = d->objtab[j];
+			i = j;
+		}
+	}
+	d->objtab[i].o = NULL;
+	d->objtab_n--;
+	obj_free(o);
 }
 
 /* Free @o when nobody needs it any more, on its owner too (lock held). */
@@ -129,7 +265,7 @@ static void obj_maybe_free(struct tarn_backend *be, struct dobj *o)
 		return;
 	if (o->sealed && o->owner > TM_DRIVER && !o->bytes)
 		tm_send(be, o->owner, T_FREE, &o->ref, sizeof(o->ref), NULL, 0);
-	g_hash_table_remove(D(be)->objs, &o->ref);
+	obj_delete(D(be), o);
 }
 
 static bool obj_has_bytes(const struct dobj *o)
@@ -396,6 +532,7 @@ static void task_dep_ready(struct tm_driver *d, struct dtask *t)
 static void seal_locked(struct tarn_backend *be, struct dobj *o)
 {
 	struct tm_driver *d = D(be);
+	bool ready = false;
 
 	o->sealed = true;
 	o->result = false;
@@ -408,10 +545,11 @@ static void seal_locked(struct tarn_backend *be, struct dobj *o)
 			d->ranks[t->rank].finishing++;
 		}
 	}
-	if (o->waiters) {
+	if (o->waiters && o->waiters->len) {
 		for (guint i = 0; i < o->waiters->len; i++)
 			task_dep_ready(d, o->waiters->pdata[i]);
 		g_ptr_array_set_size(o->waiters, 0);
+		ready = true;
 	}
 	if (o->locators) {
 		GArray *l = o->locators;
@@ -425,7 +563,12 @@ static void seal_locked(struct tarn_backend *be, struct dobj *o)
 		g_array_free(l, TRUE);
 	}
 	tm_wake(be);
-	dispatch(be);
+	/*
+	 * Only a task that waited for @o can have become ready: the ready
+	 * queue is empty otherwise (it waits for a live worker only).
+	 */
+	if (ready)
+		dispatch(be);
 	obj_maybe_free(be, o);
 }
 
@@ -435,10 +578,9 @@ static void submit_locked(struct tarn_backend *be, struct dtask *t)
 	struct tm_driver *d = D(be);
 
 	for (size_t i = 0; i < t->d.num_returns; i++) {
-		struct dobj *o = obj_find(d, t->d.returns[i]);
+		bool fresh;
+		struct dobj *o = obj_get(d, t->d.returns[i], &fresh);
 
-		if (!o)
-			o = obj_new(d, t->d.returns[i]);
 		o->holds++;
 		if (!o->sealed)
 			o->result = true;
@@ -543,8 +685,12 @@ static void task_finished(struct tarn_backend *be, int rank, const struct tm_don
 	if (t->finishing && d->ranks[rank].finishing)
 		d->ranks[rank].finishing--;
 	t->finishing = false;
-	t->unsealed = 0;
-	for (size_t i = 0; i < t->d.num_returns; i++) {
+	/*
+	 * t->unsealed counts the results still to be sealed since dispatch:
+	 * at 0 (the rule: the seals came with the done message) none points
+	 * back at t and none is unsealed, and the results need no lookup.
+	 */
+	for (size_t i = 0; t->unsealed && i < t->d.num_returns; i++) {
 		struct dobj *o = obj_find(d, t->d.returns[i]);
 
 		if (o && o->producer == t)
@@ -552,11 +698,12 @@ static void task_finished(struct tarn_backend *be, int rank, const struct tm_don
 	}
 	if (be->host->task_done)
 		be->host->task_done(be->host->host, &t->d, &m->report);
-	for (size_t i = 0; i < t->d.num_returns; i++) {
+	for (size_t i = 0; t->unsealed && i < t->d.num_returns; i++) {
 		struct dobj *o = obj_find(d, t->d.returns[i]);
 
 		unsealed |= o && !o->sealed;
 	}
+	t->unsealed = 0;
 	if (unsealed) {
 		/* Only a payload that could not be run gets here; the host decides. */
 		struct lost *l = g_new0(struct lost, 1);
@@ -610,40 +757,60 @@ static void handle_lost(struct tarn_backend *be)
 
 /* Messages ------------------------------------------------------------------------------ */
 
-static void on_sealed(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
+/* One seal record; its length with padding, or 0 when malformed. */
+static size_t on_sealed_one(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
 {
 	struct tm_driver *d = D(be);
 	struct tm_sealed m;
 	struct dobj *o;
+	bool fresh;
 
 	if (len < sizeof(m))
-		return;
+		return 0;
 	memcpy(&m, p, sizeof(m));
-	if (m.inline_len && (m.inline_len != m.len || len < sizeof(m) + m.inline_len))
-		return;
-	o = obj_find(d, m.ref);
-	if (!o) {
-		o = obj_new(d, m.ref);
+	if (m.inline_len && (m.inline_len != m.len || len - sizeof(m) < m.inline_len))
+		return 0;
+	o = obj_get(d, m.ref, &fresh);
+	if (fresh)
 		o->holds = 1; /* a put made there: its maker holds it */
+	if (!o->sealed) {
+		obj_drop_bytes(o);
+		o->len = m.len;
+		o->flags = m.flags;
+		o->shm = false;
+		if (m.inline_len || m.len == 0) {
+			if (m.len > sizeof(o->small))
+				o->bytes = g_memdup2(p + sizeof(m), m.len);
+			else if (m.len)
+				o->bytes = memcpy(o->small, p + sizeof(m), m.len);
+			o->owner = TM_DRIVER;
+		} else {
+			o->owner = src;
+			o->shm = m.shm;
+		}
+		seal_locked(be, o);
 	}
-	if (o->sealed)
-		return;
-	g_free(o->bytes);
-	o->bytes = NULL;
-	o->len = m.len;
-	o->flags = m.flags;
-	o->shm = false;
-	if (m.inline_len || m.len == 0) {
-		o->bytes = m.len ? g_memdup2(p + sizeof(m), m.len) : NULL;
-		o->owner = TM_DRIVER;
-	} else {
-		o->owner = src;
-		o->shm = m.shm;
-	}
-	seal_locked(be, o);
+	return sizeof(m) + tm_pad8(m.inline_len);
 }
 
-static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
+/* T_SEALED, or what follows a T_DONE: records back to back, each padded to 8. */
+static void on_sealed(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		size_t n = on_sealed_one(be, src, p + off, len - off);
+
+		if (!n) {
+			tm_log(be, TARN_LOG_ERROR, "rank %d sent a malformed seal", src);
+			return;
+		}
+		off += n;
+	}
+}
+
+/* One T_SUBMIT record; its length with padding, or 0 when malformed. */
+static size_t on_submit_one(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
 {
 	struct tm_submit m;
 	tarn_task_desc_t t;
@@ -653,14 +820,12 @@ static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, 
 	int rc = 0;
 
 	if (len < sizeof(m))
-		return;
+		return 0;
 	memcpy(&m, p, sizeof(m));
 	need = sizeof(m) + ((size_t)m.ndeps + m.nreturns) * sizeof(tarn_ref_t) +
 	       tm_pad8(m.name_len + 1) + m.payload_len;
-	if (need > len || m.ndeps > len || m.nreturns > TARN_MAX_RETURNS) {
-		tm_log(be, TARN_LOG_ERROR, "rank %d sent a malformed submission", src);
-		return;
-	}
+	if (need > len || m.ndeps > len || m.nreturns > TARN_MAX_RETURNS)
+		return 0;
 	q = p + sizeof(m);
 	memset(&t, 0, sizeof(t));
 	t.size = sizeof(t);
@@ -694,6 +859,21 @@ static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, 
 	if (rc)
 		tm_log(be, TARN_LOG_WARNING, "a task submitted on rank %d was refused: error %d",
 		       src, rc);
+	return tm_pad8(need);
+}
+
+/* A submission from a task, or a nested batch: records back to back. */
+static void on_submit(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		size_t n = on_submit_one(be, src, p + off, len - off);
+
+		if (!n) {
+			tm_log(be, TARN_LOG_ERROR, "rank %d sent a malformed submission", src);
+			return;
+		}
+		off += n;
+	}
 }
 
 static void on_locate(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
@@ -885,6 +1065,8 @@ void tm_driver_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 			struct tm_done m;
 
 			memcpy(&m, p, sizeof(m));
+			/* The task's seals come first, in the same message. */
+			on_sealed(be, src, p + sizeof(m), len - sizeof(m));
 			task_finished(be, src, &m);
 			dispatch(be);
 		}
@@ -893,11 +1075,12 @@ void tm_driver_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 		on_submit(be, src, p, len);
 		break;
 	case T_RELEASE:
-		if (len >= sizeof(tarn_ref_t)) {
+		/* One ref, or a worker's release_batch: many back to back. */
+		for (size_t off = 0; off + sizeof(tarn_ref_t) <= len; off += sizeof(tarn_ref_t)) {
 			tarn_ref_t ref;
 			struct dobj *o;
 
-			memcpy(&ref, p, sizeof(ref));
+			memcpy(&ref, p + off, sizeof(ref));
 			o = obj_find(d, ref);
 			if (o && o->holds) {
 				o->holds--;
@@ -979,6 +1162,7 @@ void tm_driver_tick(struct tarn_backend *be)
 	if (ping)
 		d->last_ping_ns = now;
 	g_mutex_lock(&be->lock);
+	objtab_maybe_shrink(d, now);
 	for (int r = TM_MONITOR; r < be->size; r++) {
 		struct tm_rank *k = &d->ranks[r];
 		bool gone;
@@ -1035,7 +1219,7 @@ int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info)
 	d->inflight = g_new0(GHashTable *, be->size);
 	for (int r = 0; r < be->size; r++)
 		d->inflight[r] = g_hash_table_new(tm_ref_hash, tm_ref_equal);
-	d->objs = g_hash_table_new_full(tm_ref_hash, tm_ref_equal, NULL, obj_free);
+	objtab_resize(d, OBJTAB_MIN);
 	d->actors = g_hash_table_new_full(tm_ref_hash, tm_ref_equal, NULL, g_free);
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
@@ -1120,11 +1304,10 @@ int tm_driver_close(struct tarn_backend *be)
 
 		while ((t = g_queue_pop_head(&d->ready)))
 			g_hash_table_add(seen, t);
-		g_hash_table_iter_init(&it, d->objs);
-		while (g_hash_table_iter_next(&it, NULL, &v)) {
-			struct dobj *o = v;
+		for (size_t k = 0; k <= d->objtab_mask; k++) {
+			struct dobj *o = d->objtab[k].o;
 
-			for (guint i = 0; o->waiters && i < o->waiters->len; i++)
+			for (guint i = 0; o && o->waiters && i < o->waiters->len; i++)
 				g_hash_table_add(seen, o->waiters->pdata[i]);
 		}
 		g_hash_table_iter_init(&it, seen);
@@ -1133,7 +1316,10 @@ int tm_driver_close(struct tarn_backend *be)
 		g_hash_table_destroy(seen);
 	}
 	g_free(d->inflight);
-	g_hash_table_destroy(d->objs);
+	for (size_t k = 0; k <= d->objtab_mask; k++)
+		if (d->objtab[k].o)
+			obj_free(d->objtab[k].o);
+	g_free(d->objtab);
 	g_hash_table_destroy(d->actors);
 	for (guint i = 0; i < d->lost->len; i++) {
 		struct lost *l = d->lost->pdata[i];
@@ -1213,21 +1399,20 @@ int tm_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32
 {
 	unsigned char *buf = g_try_malloc(len ? len : 1);
 	struct dobj *o;
+	bool fresh;
 
 	if (!buf)
 		return TARN_ENOMEM;
 	g_mutex_lock(&be->lock);
-	o = obj_find(D(be), ref);
-	if (o && o->sealed) {
+	o = obj_get(D(be), ref, &fresh);
+	if (o->sealed) {
 		g_mutex_unlock(&be->lock);
 		g_free(buf);
 		return TARN_EEXIST;
 	}
-	if (!o) {
-		o = obj_new(D(be), ref);
+	if (fresh)
 		o->holds = 1; /* a put: its creator holds it */
-	}
-	g_free(o->bytes);
+	obj_drop_bytes(o);
 	o->bytes = buf;
 	o->len = len;
 	o->flags = flags;
@@ -1256,52 +1441,63 @@ int tm_driver_seal(struct tarn_backend *be, tarn_ref_t ref)
 	return rc;
 }
 
-int tm_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
-		    tarn_obj_view_t *view)
+/*
+ * A view of a directory entry needs no record of its own: the token is
+ * the entry with its low bit set (entries are 8-aligned), so a batch get
+ * of small results costs no allocation per ref.
+ */
+#define DVIEW_DIR ((uintptr_t)1)
+
+static void *dir_token(struct dobj *o)
 {
-	uint64_t deadline = tm_deadline(timeout);
+	return (void *)((uintptr_t)o | DVIEW_DIR);
+}
+
+static struct dobj *token_dir(void *token)
+{
+	return (uintptr_t)token & DVIEW_DIR ? (struct dobj *)((uintptr_t)token & ~DVIEW_DIR)
+					     : NULL;
+}
+
+/* fetch() with be->lock held, which it drops while it waits. */
+static int fetch_locked(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+			uint64_t deadline, tarn_obj_view_t *view)
+{
 	struct tm_pending *p;
 	struct dview *v;
 	struct dobj *o;
 	int rc;
 
-	g_mutex_lock(&be->lock);
 	for (;;) {
 		o = obj_find(D(be), ref);
-		if (!o || (o->sealed && !o->holds)) {
-			g_mutex_unlock(&be->lock);
+		if (!o || (o->sealed && !o->holds))
 			return TARN_ENOENT;
-		}
 		if (o->sealed)
 			break;
-		if (timeout == 0 || !tm_cond_wait(be, deadline)) {
-			g_mutex_unlock(&be->lock);
+		if (timeout == 0 || !tm_cond_wait(be, deadline))
 			return TARN_ETIMEDOUT;
-		}
 	}
-	o->pins++;
-	v = g_new0(struct dview, 1);
 	if (obj_has_bytes(o)) {
-		v->o = o;
+		o->pins++;
 		view->data = obj_data(o);
 		view->len = o->len;
 		view->flags = o->flags;
-		view->token = v;
-		g_mutex_unlock(&be->lock);
+		view->token = dir_token(o);
 		return 0;
 	}
+	v = g_new0(struct dview, 1);
 	/* In the owner's shared segment, on this host: map it, no copy. */
 	if (o->shm && (v->map = tm_shm_map(be, ref, o->len))) {
+		/* The mapping outlives the segment's name: no pin. */
 		v->map_len = o->len;
 		view->data = v->map;
 		view->len = o->len;
 		view->flags = o->flags;
 		view->token = v;
-		o->pins--; /* the mapping outlives the segment's name */
-		g_mutex_unlock(&be->lock);
 		return 0;
 	}
 	/* Peer to peer: the owner sends the bytes here. */
+	o->pins++;
 	p = tm_pending_new(be);
 	{
 		struct tm_req m = {.req = p->req, .ref = ref};
@@ -1325,6 +1521,60 @@ int tm_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	tm_pending_free(be, p);
 	o->pins--;
 	obj_maybe_free(be, o);
+	return rc;
+}
+
+/* unpin() with be->lock held. */
+static void unpin_locked(struct tarn_backend *be, tarn_obj_view_t *view)
+{
+	struct dobj *o = token_dir(view->token);
+	struct dview *v = view->token;
+
+	if (!view->token)
+		return;
+	view->token = NULL;
+	if (o) {
+		o->pins--;
+		obj_maybe_free(be, o);
+		return;
+	}
+	if (v->map)
+		munmap(v->map, v->map_len);
+	g_free(v->own);
+	g_free(v);
+}
+
+int tm_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
+		    tarn_obj_view_t *view)
+{
+	int rc;
+
+	g_mutex_lock(&be->lock);
+	rc = fetch_locked(be, ref, timeout, tm_deadline(timeout), view);
+	g_mutex_unlock(&be->lock);
+	return rc;
+}
+
+/*
+ * One lock and one deadline for the lot: per ref, what is left is a
+ * directory lookup and a pin (small results are in the directory).
+ */
+int tm_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			  double timeout, tarn_obj_view_t *views, size_t *failed)
+{
+	uint64_t deadline = tm_deadline(timeout);
+	int rc = 0;
+
+	g_mutex_lock(&be->lock);
+	for (size_t i = 0; i < n; i++) {
+		rc = fetch_locked(be, refs[i], timeout, deadline, &views[i]);
+		if (rc) {
+			for (size_t j = 0; j < i; j++)
+				unpin_locked(be, &views[j]);
+			*failed = i;
+			break;
+		}
+	}
 	g_mutex_unlock(&be->lock);
 	return rc;
 }
@@ -1335,17 +1585,22 @@ void tm_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view)
 
 	if (!v)
 		return;
-	if (v->o) {
+	if (token_dir(v)) {
 		g_mutex_lock(&be->lock);
-		v->o->pins--;
-		obj_maybe_free(be, v->o);
+		unpin_locked(be, view);
 		g_mutex_unlock(&be->lock);
+		return;
 	}
-	if (v->map)
-		munmap(v->map, v->map_len);
-	g_free(v->own);
-	g_free(v);
-	view->token = NULL;
+	/* A copy or a mapping of its own: no lock. */
+	unpin_locked(be, view);
+}
+
+void tm_driver_unpin_batch(struct tarn_backend *be, tarn_obj_view_t *views, size_t n)
+{
+	g_mutex_lock(&be->lock);
+	for (size_t i = 0; i < n; i++)
+		unpin_locked(be, &views[i]);
+	g_mutex_unlock(&be->lock);
 }
 
 int tm_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
@@ -1388,6 +1643,33 @@ int tm_driver_release(struct tarn_backend *be, tarn_ref_t ref)
 	obj_maybe_free(be, o);
 	g_mutex_unlock(&be->lock);
 	return 0;
+}
+
+/* Every ref is handled, even after a failure: one lock, not one per ref. */
+int tm_driver_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			    size_t *failed)
+{
+	int rc = 0;
+
+	g_mutex_lock(&be->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct dobj *o;
+
+		if (!refs[i].seq)
+			continue; /* the null ref: the ABI skips it */
+		o = obj_find(D(be), refs[i]);
+		if (!o || !o->holds) {
+			if (!rc) {
+				rc = TARN_ENOENT;
+				*failed = i;
+			}
+			continue;
+		}
+		o->holds--;
+		obj_maybe_free(be, o);
+	}
+	g_mutex_unlock(&be->lock);
+	return rc;
 }
 
 int tm_driver_load_library(struct tarn_backend *be, const char *path)

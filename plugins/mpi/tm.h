@@ -72,10 +72,10 @@ enum tm_msg {
 	T_LOAD,      /* path */
 	T_SUBMITTED, /* struct tm_status: answer to T_SUBMIT */
 	/* worker -> driver */
-	T_SEALED = 32, /* struct tm_sealed [+ bytes] */
-	T_DONE,        /* struct tm_done */
-	T_SUBMIT,      /* struct tm_submit ... */
-	T_RELEASE,     /* tarn_ref_t */
+	T_SEALED = 32, /* struct tm_sealed [+ bytes, padded to 8], one or more */
+	T_DONE,        /* struct tm_done, then the task's T_SEALED records */
+	T_SUBMIT,      /* struct tm_submit ..., padded to 8; one or more */
+	T_RELEASE,     /* tarn_ref_t, or several back to back */
 	T_LOCATE,      /* struct tm_req */
 	T_WAIT,        /* struct tm_wait + refs */
 	T_ACTOR_KILL,  /* struct tm_req (ref = actor) */
@@ -336,6 +336,12 @@ void tm_driver_unpin(struct tarn_backend *be, tarn_obj_view_t *view);
 int tm_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 		   size_t num_returns, double timeout, bool *ready);
 int tm_driver_release(struct tarn_backend *be, tarn_ref_t ref);
+/* ABI 1.2: one lock for a whole batch. */
+int tm_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			  double timeout, tarn_obj_view_t *views, size_t *failed);
+void tm_driver_unpin_batch(struct tarn_backend *be, tarn_obj_view_t *views, size_t n);
+int tm_driver_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
+			    size_t *failed);
 int tm_driver_load_library(struct tarn_backend *be, const char *path);
 int tm_driver_actor_create(struct tarn_backend *be, const tarn_task_desc_t *ctor);
 int tm_driver_actor_kill(struct tarn_backend *be, tarn_actor_t actor);
@@ -346,6 +352,8 @@ int tm_worker_open(struct tarn_backend *be, tarn_open_info_t *info);
 int tm_worker_close(struct tarn_backend *be);
 int tm_worker_loop(struct tarn_backend *be);
 int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t);
+/* One message for a nested batch (plain tasks, as the ABI says). */
+int tm_worker_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n);
 int tm_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32_t flags,
 		     void **data);
 int tm_worker_seal(struct tarn_backend *be, tarn_ref_t ref);
@@ -355,6 +363,8 @@ void tm_worker_unpin(struct tarn_backend *be, tarn_obj_view_t *view);
 int tm_worker_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 		   size_t num_returns, double timeout, bool *ready);
 int tm_worker_release(struct tarn_backend *be, tarn_ref_t ref);
+/* One T_RELEASE message for the lot. */
+int tm_worker_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n);
 int tm_worker_load_library(struct tarn_backend *be, const char *path);
 int tm_worker_actor_kill(struct tarn_backend *be, tarn_actor_t actor);
 

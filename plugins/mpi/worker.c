@@ -31,6 +31,23 @@ struct wobj {
 	uint32_t pins;
 };
 
+/*
+ * A small result the task thread made and has not sealed yet: a few of
+ * them live here, in place, rather than in a buffer, a record and an
+ * entry of @objs each (they are forgotten at seal anyway: the directory
+ * keeps small objects).
+ */
+#define TM_FRESH 8
+#define TM_FRESH_MAX 64
+
+struct wfresh {
+	_Alignas(16) unsigned char bytes[TM_FRESH_MAX];
+	tarn_ref_t ref;
+	uint32_t len;
+	uint32_t flags;
+	bool used;
+};
+
 struct wdep {
 	struct tm_dep d;
 	const unsigned char *bytes; /* inline, inside the task's message */
@@ -65,6 +82,15 @@ struct tm_worker {
 	bool driver_local;
 	bool driver_known;
 	uint64_t last_heard_ns;
+	/*
+	 * T_SEALED records the task thread made and has not sent yet: a task's
+	 * seals go with its done message, one message for a group of calls
+	 * (be->lock; see hold_seal()).
+	 */
+	unsigned char *seals;
+	size_t seals_len, seals_cap;
+	struct wfresh fresh[TM_FRESH]; /* be->lock */
+	uint32_t nfresh;
 };
 
 static __thread struct wtask *cur_task;
@@ -106,6 +132,58 @@ static void obj_unpin(struct tarn_backend *be, struct wobj *o)
 		o->pins--;
 	if (!o->pins && o->dropped)
 		obj_remove(be, o);
+}
+
+/* Seals held back ------------------------------------------------------------------------ */
+
+/* Flush the seals held back before this message: @be->lock held. */
+static void flush_seals(struct tarn_backend *be)
+{
+	struct tm_worker *w = W(be);
+
+	if (!w->seals_len)
+		return;
+	tm_send(be, TM_DRIVER, T_SEALED, w->seals, w->seals_len, NULL, 0);
+	w->seals_len = 0;
+}
+
+/*
+ * Everything this rank tells the driver goes after the seals held back:
+ * the driver must know an object before it is released, waited for, read
+ * or an argument (be->lock not held).
+ */
+static void send_driver(struct tarn_backend *be, uint32_t type, const void *a, size_t alen,
+			const void *b, size_t blen)
+{
+	g_mutex_lock(&be->lock);
+	flush_seals(be);
+	g_mutex_unlock(&be->lock);
+	tm_send(be, TM_DRIVER, type, a, alen, b, blen);
+}
+
+/*
+ * A seal on the task thread waits for the task's done message (or the
+ * next message to the driver, or the next wait): a group of calls then
+ * costs one message and one turn of the driver's lock, not one per
+ * result. Records are padded to 8 bytes (be->lock held).
+ */
+static void hold_seal(struct tarn_backend *be, const struct tm_sealed *m, const void *bytes)
+{
+	struct tm_worker *w = W(be);
+	size_t need = sizeof(*m) + tm_pad8(m->inline_len);
+
+	if (w->seals_len + need > TM_PACK_MAX / 2)
+		flush_seals(be);
+	if (w->seals_len + need > w->seals_cap) {
+		w->seals_cap = MAX(MAX(w->seals_cap * 2, (size_t)4096), w->seals_len + need);
+		w->seals = g_realloc(w->seals, w->seals_cap);
+	}
+	memcpy(w->seals + w->seals_len, m, sizeof(*m));
+	if (m->inline_len)
+		memcpy(w->seals + w->seals_len + sizeof(*m), bytes, m->inline_len);
+	memset(w->seals + w->seals_len + sizeof(*m) + m->inline_len, 0,
+	       tm_pad8(m->inline_len) - m->inline_len);
+	w->seals_len += need;
 }
 
 /* Messages ---------------------------------------------------------------------------- */
@@ -381,6 +459,11 @@ void tm_worker_tick(struct tarn_backend *be)
 	char msg[256];
 
 	g_mutex_lock(&be->lock);
+	/*
+	 * Seals held back go out within a tick even while the task runs on:
+	 * a group's first result is not kept until its last call ends.
+	 */
+	flush_seals(be);
 	if (w->driver_known && !w->exit) {
 		if (w->driver_local)
 			gone = kill(w->driver_pid, 0) != 0 && errno == ESRCH;
@@ -418,7 +501,12 @@ static void run(struct tarn_backend *be, struct wtask *t)
 		atomic_store(&be->driven_ns, tm_now_ns());
 		h->run_task(h->host, t->payload, t->h.payload_len, t->h.attempt, &done.report);
 		cur_task = t->outer;
-		tm_send(be, TM_DRIVER, T_DONE, &done, sizeof(done), NULL, 0);
+		/* The task's seals, then its end, in one message. */
+		g_mutex_lock(&be->lock);
+		tm_send(be, TM_DRIVER, T_DONE, &done, sizeof(done), W(be)->seals,
+			W(be)->seals_len);
+		W(be)->seals_len = 0;
+		g_mutex_unlock(&be->lock);
 		tm_trace(be, "task %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT " attempt %u: status %d",
 			 t->h.id.origin, t->h.id.seq, t->h.attempt, done.report.status);
 	}
@@ -445,6 +533,8 @@ static bool wait_reply(struct tarn_backend *be, struct tm_pending *p, uint64_t d
 {
 	struct tm_worker *w = W(be);
 
+	/* Whom we wait for may need what this task sealed. */
+	flush_seals(be);
 	while (!p->done) {
 		struct wtask *t;
 
@@ -540,17 +630,25 @@ int tm_worker_close(struct tarn_backend *be)
 	if (w->monitor)
 		tm_shm_sweep(be);
 	g_hash_table_destroy(w->objs);
+	g_free(w->seals);
 	g_free(w);
 	be->w = NULL;
 	return 0;
 }
 
-int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+/* Bytes of @t's T_SUBMIT record, padded to 8. */
+static size_t submit_len(const tarn_task_desc_t *t)
+{
+	return tm_pad8(sizeof(struct tm_submit) +
+		       (t->num_deps + t->num_returns) * sizeof(tarn_ref_t) +
+		       tm_pad8(strlen(t->name) + 1) + t->payload_len);
+}
+
+/* Write @t's T_SUBMIT record at @buf (zeroed, submit_len() bytes). */
+static void submit_write(unsigned char *buf, const tarn_task_desc_t *t)
 {
 	size_t name_len = strlen(t->name);
-	size_t len = sizeof(struct tm_submit) + (t->num_deps + t->num_returns) * sizeof(tarn_ref_t) +
-		     tm_pad8(name_len + 1) + t->payload_len;
-	unsigned char *buf = g_malloc0(len), *q = buf + sizeof(struct tm_submit);
+	unsigned char *q = buf + sizeof(struct tm_submit);
 	struct tm_submit m = {
 		.id = t->id,
 		.actor = t->actor,
@@ -576,8 +674,35 @@ int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
 	q += tm_pad8(name_len + 1);
 	if (t->payload_len)
 		memcpy(q, t->payload, t->payload_len);
-	tm_send(be, TM_DRIVER, T_SUBMIT, buf, len, NULL, 0);
-	g_free(buf);
+}
+
+int tm_worker_submit(struct tarn_backend *be, const tarn_task_desc_t *t)
+{
+	return tm_worker_submit_batch(be, t, 1);
+}
+
+/*
+ * One T_SUBMIT message for the lot, records back to back: the driver
+ * registers them under one turn of its lock. Packs of up to TM_PACK_MAX
+ * (a larger payload goes alone).
+ */
+int tm_worker_submit_batch(struct tarn_backend *be, const tarn_task_desc_t *tasks, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t len = submit_len(&tasks[i]), k = i + 1, off = 0;
+		unsigned char *buf;
+
+		while (k < n && len + submit_len(&tasks[k]) <= TM_PACK_MAX)
+			len += submit_len(&tasks[k++]);
+		buf = g_malloc0(len);
+		for (size_t j = i; j < k; j++) {
+			submit_write(buf + off, &tasks[j]);
+			off += submit_len(&tasks[j]);
+		}
+		send_driver(be, T_SUBMIT, buf, len, NULL, 0);
+		g_free(buf);
+		i = k;
+	}
 	return 0;
 }
 
@@ -616,10 +741,46 @@ static void *shm_create(struct tarn_backend *be, tarn_ref_t ref, size_t len)
 	return map;
 }
 
+/* @ref's small unsealed result of the task thread, or NULL (be->lock held). */
+static struct wfresh *fresh_find(struct tm_worker *w, tarn_ref_t ref)
+{
+	for (uint32_t i = 0; w->nfresh && i < TM_FRESH; i++)
+		if (w->fresh[i].used && tm_ref_equal(&w->fresh[i].ref, &ref))
+			return &w->fresh[i];
+	return NULL;
+}
+
+static void fresh_drop(struct tm_worker *w, struct wfresh *f)
+{
+	f->used = false;
+	w->nfresh--;
+}
+
+/* A slot for a small result of the task thread, or NULL (be->lock held). */
+static struct wfresh *fresh_take(struct tarn_backend *be, tarn_ref_t ref, size_t len)
+{
+	struct tm_worker *w = W(be);
+	struct wfresh *f;
+
+	if (!on_task_thread || len > TM_FRESH_MAX)
+		return NULL;
+	f = fresh_find(w, ref); /* a failed attempt's partial result */
+	for (uint32_t i = 0; !f && w->nfresh < TM_FRESH && i < TM_FRESH; i++) {
+		if (!w->fresh[i].used) {
+			f = &w->fresh[i];
+			f->used = true;
+			f->ref = ref;
+			w->nfresh++;
+		}
+	}
+	return f;
+}
+
 int tm_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32_t flags,
 		     void **data)
 {
 	unsigned char *buf = NULL;
+	struct wfresh *f;
 	struct wobj *o;
 	bool shm = false;
 
@@ -631,6 +792,17 @@ int tm_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32
 	}
 	if (o)
 		drop_bytes(be, o); /* a failed attempt's partial result */
+	if ((f = fresh_take(be, ref, len))) {
+		if (o)
+			obj_remove(be, o);
+		f->len = (uint32_t)len;
+		f->flags = flags;
+		g_mutex_unlock(&be->lock);
+		*data = f->bytes;
+		return 0;
+	}
+	if ((f = fresh_find(W(be), ref)))
+		fresh_drop(W(be), f); /* made small before: this one replaces it */
 	if (be->store && len && len >= be->store_threshold && len > TM_INLINE_MAX) {
 		buf = shm_create(be, ref, len);
 		shm = buf != NULL;
@@ -660,10 +832,25 @@ int tm_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len, uint32
 
 int tm_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 {
+	struct wfresh *f;
 	struct wobj *o;
 	struct tm_sealed m = {.ref = ref};
 
 	g_mutex_lock(&be->lock);
+	if ((f = fresh_find(W(be), ref))) {
+		m.flags = f->flags;
+		m.len = f->len;
+		m.inline_len = f->len;
+		if (on_task_thread && cur_task) {
+			hold_seal(be, &m, f->bytes);
+		} else {
+			flush_seals(be);
+			tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), f->bytes, f->len);
+		}
+		fresh_drop(W(be), f);
+		g_mutex_unlock(&be->lock);
+		return 0;
+	}
 	o = g_hash_table_lookup(W(be)->objs, &ref);
 	if (!o || o->sealed) {
 		g_mutex_unlock(&be->lock);
@@ -672,15 +859,18 @@ int tm_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 	m.flags = o->flags;
 	m.len = o->len;
 	m.shm = o->shm;
-	if (o->len <= TM_INLINE_MAX && !o->shm) {
-		/* Small: the directory keeps it, and this rank forgets it. */
-		m.inline_len = o->len;
-		tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), o->bytes, o->len);
-		obj_remove(be, o);
+	if (o->len <= TM_INLINE_MAX && !o->shm)
+		m.inline_len = o->len; /* small: the directory keeps it */
+	if (on_task_thread && cur_task) {
+		hold_seal(be, &m, o->bytes);
 	} else {
-		o->sealed = true;
-		tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), NULL, 0);
+		flush_seals(be);
+		tm_send(be, TM_DRIVER, T_SEALED, &m, sizeof(m), o->bytes, m.inline_len);
 	}
+	if (m.inline_len)
+		obj_remove(be, o); /* the directory has the bytes: this rank forgets them */
+	else
+		o->sealed = true;
 	g_mutex_unlock(&be->lock);
 	return 0;
 }
@@ -794,6 +984,7 @@ int tm_worker_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 	{
 		struct tm_req m = {.req = p->req, .ref = ref};
 
+		flush_seals(be); /* it may be one of ours */
 		tm_send(be, TM_DRIVER, T_LOCATE, &m, sizeof(m), NULL, 0);
 	}
 	if (!wait_reply(be, p, deadline)) {
@@ -862,6 +1053,7 @@ int tm_worker_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 
 		memcpy(buf, &m, sizeof(m));
 		memcpy(buf + sizeof(m), refs, n * sizeof(tarn_ref_t));
+		flush_seals(be); /* they may be ours */
 		tm_send(be, TM_DRIVER, T_WAIT, buf, sizeof(m) + n * sizeof(tarn_ref_t), NULL, 0);
 		g_free(buf);
 		wait_reply(be, p, 0);
@@ -889,13 +1081,31 @@ int tm_worker_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 
 int tm_worker_release(struct tarn_backend *be, tarn_ref_t ref)
 {
-	tm_send(be, TM_DRIVER, T_RELEASE, &ref, sizeof(ref), NULL, 0);
+	send_driver(be, T_RELEASE, &ref, sizeof(ref), NULL, 0);
+	return 0;
+}
+
+int tm_worker_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n)
+{
+	tarn_ref_t *buf = g_new(tarn_ref_t, n ? n : 1);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (refs[i].seq) /* the null ref: the ABI skips it */
+			buf[k++] = refs[i];
+	/*
+	 * The directory answers for every ref; a worker cannot tell an
+	 * unknown one here, as release() cannot either.
+	 */
+	if (k)
+		send_driver(be, T_RELEASE, buf, k * sizeof(*buf), NULL, 0);
+	g_free(buf);
 	return 0;
 }
 
 int tm_worker_load_library(struct tarn_backend *be, const char *path)
 {
-	tm_send(be, TM_DRIVER, T_LOAD_REQ, path, strlen(path) + 1, NULL, 0);
+	send_driver(be, T_LOAD_REQ, path, strlen(path) + 1, NULL, 0);
 	return 0;
 }
 
@@ -903,6 +1113,6 @@ int tm_worker_actor_kill(struct tarn_backend *be, tarn_actor_t actor)
 {
 	struct tm_req m = {.ref = {actor.origin, actor.seq}};
 
-	tm_send(be, TM_DRIVER, T_ACTOR_KILL, &m, sizeof(m), NULL, 0);
+	send_driver(be, T_ACTOR_KILL, &m, sizeof(m), NULL, 0);
 	return 0;
 }

@@ -5,7 +5,7 @@
  * Run under mpiexec (SPMD) or alone (spawn) by the scripts next to it; every
  * rank runs main(), and tarn_init() returns on the driver only.
  *
- * Usage: test-mpi-check life|gc|idle|die|place|store on|off
+ * Usage: test-mpi-check life|gc|idle|die|place|store on|off|batch on|off
  */
 #include <dirent.h>
 #include <stdbool.h>
@@ -70,6 +70,87 @@ TARN_TASK(put_inside)
 	tarn_object_release(o);
 	tarn_ref_release(r);
 	return tarn_task_return_i64(ctx, 0, n);
+}
+
+/*
+ * After @arg 2 ms asleep (so that tasks submitted together spread over
+ * the workers), @arg 0 bytes: the worker's pid in the first 8, then
+ * make()'s pattern for seed @arg 1.
+ */
+TARN_TASK(make_pid)
+{
+	int64_t n, seed, ms, pid = getpid();
+	unsigned char *p;
+
+	if (tarn_task_arg_i64(ctx, 0, &n) || tarn_task_arg_i64(ctx, 1, &seed) ||
+	    tarn_task_arg_i64(ctx, 2, &ms) || n < 8)
+		return tarn_task_fail(ctx, "bad arguments");
+	usleep((useconds_t)ms * 1000);
+	if (tarn_task_return_alloc(ctx, 0, (size_t)n, (void **)&p))
+		return -1;
+	memcpy(p, &pid, sizeof(pid));
+	for (int64_t i = 8; i < n; i++)
+		p[i] = (unsigned char)((i * 7 + seed) & 0xff);
+	return 0;
+}
+
+/*
+ * Puts @arg 0 objects of 200000 bytes (large: kept by this worker, in the
+ * store when it is on) and gives them back with one tarn_ref_release_batch,
+ * a null ref among them; returns how many it put.
+ */
+TARN_TASK(put_release_batch)
+{
+	static char buf[200000];
+	tarn_ref_t r[17] = {{0}};
+	int64_t n;
+
+	if (tarn_task_arg_i64(ctx, 0, &n) || n < 1 || n > 16)
+		return tarn_task_fail(ctx, "bad arguments");
+	memset(buf, 'y', sizeof(buf));
+	for (int64_t i = 0; i < n; i++)
+		if (tarn_put(buf, sizeof(buf), &r[i + (i >= n / 2)]))
+			return tarn_task_fail(ctx, "put: %s", tarn_last_error());
+	if (tarn_ref_release_batch(r, (size_t)n + 1))
+		return tarn_task_fail(ctx, "release_batch: %s", tarn_last_error());
+	return tarn_task_return_i64(ctx, 0, n);
+}
+
+/* @arg 0 + 1 (an argument passed by ref). */
+TARN_TASK(add1)
+{
+	int64_t v;
+
+	if (tarn_task_arg_i64(ctx, 0, &v))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	return tarn_task_return_i64(ctx, 0, v + 1);
+}
+
+/*
+ * Puts a small object (its seal waits for the next message to the
+ * driver), then at once waits for it, reads it, passes it to a nested
+ * task and releases it: each must see it. Returns what the nested task
+ * made of it.
+ */
+TARN_TASK(put_small_use)
+{
+	int64_t v, got = -1, out = -1;
+	tarn_ref_t r, n;
+	tarn_arg_t a;
+
+	if (tarn_task_arg_i64(ctx, 0, &v) || tarn_put(&v, sizeof(v), &r))
+		return tarn_task_fail(ctx, "put: %s", tarn_last_error());
+	if (tarn_wait(&r, 1, 1, 10, NULL) != 1)
+		return tarn_task_fail(ctx, "wait for its own put: %s", tarn_last_error());
+	if (tarn_get_i64(r, 10, &got) || got != v)
+		return tarn_task_fail(ctx, "get of its own put: %s", tarn_last_error());
+	a = tarn_arg_ref(r);
+	if (tarn_remote("add1", &a, 1, NULL, &n) || tarn_get_i64(n, 10, &out))
+		return tarn_task_fail(ctx, "nested task on its put: %s", tarn_last_error());
+	tarn_ref_release(n);
+	if (tarn_ref_release(r))
+		return tarn_task_fail(ctx, "release: %s", tarn_last_error());
+	return tarn_task_return_i64(ctx, 0, out);
 }
 
 TARN_TASK(die)
@@ -334,6 +415,125 @@ static void store(const char *expect)
 	printf("store: ok\n");
 }
 
+/* Wait up to 2 s for the store to hold @n segments again. */
+static int segments_settle(int n)
+{
+	int now = segments();
+
+	for (int i = 0; i < 200 && now != n; i++) {
+		usleep(10000);
+		now = segments();
+	}
+	return now;
+}
+
+/*
+ * The batch calls (ABI 1.2) on objects of every kind at once: small
+ * results (in the directory), large ones owned by both workers (fetched
+ * peer to peer, or mapped from the store when it is on), a failed ref in
+ * the middle (nothing stays pinned), a release batch with an unknown ref
+ * (the others are still released), and a release batch inside a task. argv:
+ * "on" when the store is on (each large result is then a segment, which
+ * shows when the objects are freed).
+ */
+static void batch(const char *store_mode)
+{
+	enum { N = 12 };
+	bool on = strcmp(store_mode, "on") == 0;
+	int base = segments(), held, pids[N], npids = 0;
+	tarn_ref_t r[N + 1];
+	tarn_object_t *o[N + 1];
+	int rc;
+
+	for (int i = 0; i < N; i++) {
+		/* Every third small, the others 1 MiB; 100 ms each, side by side. */
+		tarn_arg_t a[3] = {tarn_arg_i64(i % 3 ? 1 << 20 : 64), tarn_arg_i64(i),
+				   tarn_arg_i64(100)};
+
+		r[i] = call("make_pid", a, 3);
+	}
+	if (tarn_get_batch(r, N, 60, o))
+		FAIL("get_batch: %s", tarn_last_error());
+	held = segments();
+	for (int i = 0; i < N; i++) {
+		const unsigned char *p = tarn_object_data(o[i]);
+		size_t n = tarn_object_size(o[i]);
+		int64_t pid;
+		int k;
+
+		if (n != (i % 3 ? 1u << 20 : 64u))
+			FAIL("object %d: %zu bytes", i, n);
+		for (size_t j = 8; j < n; j++)
+			if (p[j] != (unsigned char)((j * 7 + (size_t)i) & 0xff))
+				FAIL("object %d: byte %zu is wrong", i, j);
+		memcpy(&pid, p, sizeof(pid));
+		for (k = 0; k < npids && pids[k] != pid; k++)
+			;
+		if (k == npids)
+			pids[npids++] = (int)pid;
+		tarn_object_release(o[i]);
+	}
+	if (npids < 2)
+		FAIL("the results of %d tasks submitted together came from %d worker", N, npids);
+	if (on ? held != base + 8 : held != base)
+		FAIL("%d segments while 8 large results were held (before: %d)", held, base);
+
+	/* A released ref in the middle: the lot fails on it, nothing stays pinned. */
+	r[N] = r[5];
+	r[5] = call("make_pid", (tarn_arg_t[3]){tarn_arg_i64(1 << 20), tarn_arg_i64(5),
+						tarn_arg_i64(0)}, 3);
+	if (tarn_ref_release(r[5]))
+		FAIL("release: %s", tarn_last_error());
+	memset(o, 0xff, sizeof(o));
+	rc = tarn_get_batch(r, N, 60, o);
+	if (rc != TARN_ENOENT || !strstr(tarn_last_error(), "ref 5"))
+		FAIL("get_batch with a released ref: %s: %s", tarn_err_name(rc),
+		     tarn_last_error());
+	for (int i = 0; i < N; i++)
+		if (o[i])
+			FAIL("object %d returned by a failed tarn_get_batch", i);
+	/* Releases go on past the unknown ref; every object is then freed. */
+	rc = tarn_ref_release_batch(r, N + 1);
+	if (rc != TARN_ENOENT || !strstr(tarn_last_error(), "ref 5"))
+		FAIL("release_batch with a released ref: %s: %s", tarn_err_name(rc),
+		     tarn_last_error());
+	if (segments_settle(base) != base)
+		FAIL("%d segments after the batch release, %d before", segments(), base);
+
+	/* From inside a task: one message for the lot, a null ref skipped. */
+	if (get_i64(call("put_release_batch", (tarn_arg_t[1]){tarn_arg_i64(16)}, 1)) != 16)
+		FAIL("put_release_batch");
+	if (segments_settle(base) != base)
+		FAIL("%d segments after a task's batch release, %d before", segments(), base);
+	/*
+	 * Calls of one group (UNIDIST_BATCH_CHUNK=256, set in main): the
+	 * first's result is ready while the second still runs.
+	 */
+	{
+		tarn_arg_t ms[2] = {tarn_arg_i64(0), tarn_arg_i64(1500)};
+		tarn_ref_t g[2];
+		int64_t p0, p1;
+
+		if (tarn_remote_batch("whoami", ms, 1, 2, NULL, g))
+			FAIL("batch: %s", tarn_last_error());
+		if (tarn_wait(&g[0], 1, 1, 1.0, NULL) != 1)
+			FAIL("the first call of a group was not ready within 1 s while the "
+			     "second slept 1.5 s");
+		p0 = get_i64(g[0]);
+		p1 = get_i64(g[1]);
+		if (p0 != p1)
+			FAIL("two calls of one batch ran on pids %lld and %lld: not one group",
+			     (long long)p0, (long long)p1);
+	}
+
+	/* A small put inside a task is known to the directory before its next word. */
+	for (int i = 0; i < 20; i++)
+		if (get_i64(call("put_small_use", (tarn_arg_t[1]){tarn_arg_i64(i * 10)}, 1)) !=
+		    i * 10 + 1)
+			FAIL("put_small_use(%d)", i * 10);
+	printf("batch: ok, results from %d workers, %d segments while held\n", npids, held);
+}
+
 static void die(void)
 {
 	tarn_ref_t r[2];
@@ -389,7 +589,12 @@ int main(int argc, char **argv)
 {
 	tarn_init_opts_t opts = {&argc, &argv};
 	const char *what = argc > 1 ? argv[1] : "";
-	int rc = tarn_init(&opts); /* returns on the driver only */
+	int rc;
+
+	/* batch: calls of a batch go in groups of up to 256 (one task each). */
+	if (strcmp(what, "batch") == 0)
+		setenv("UNIDIST_BATCH_CHUNK", "256", 1);
+	rc = tarn_init(&opts); /* returns on the driver only */
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (rc)
@@ -406,8 +611,10 @@ int main(int argc, char **argv)
 		place();
 	else if (strcmp(what, "store") == 0 && argc > 2)
 		store(argv[2]);
+	else if (strcmp(what, "batch") == 0 && argc > 2)
+		batch(argv[2]);
 	else
-		FAIL("usage: %s life|gc|idle|die|place|store on|off", argv[0]);
+		FAIL("usage: %s life|gc|idle|die|place|store on|off|batch on|off", argv[0]);
 	rc = tarn_shutdown();
 	if (rc)
 		FAIL("tarn_shutdown: %s", tarn_last_error());

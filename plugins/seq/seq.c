@@ -19,9 +19,14 @@
 
 #include <tarn/backend.h>
 
+/* procpool's ref table, compiled in here too (see meson.build). */
+#include "reftab.h"
+
 struct obj {
 	tarn_ref_t ref;
-	unsigned char *data;
+	unsigned char *data; /* @small, or on the heap */
+	/* Most results are a few bytes: no allocation for those. */
+	_Alignas(8) unsigned char small[16];
 	size_t len;
 	uint32_t flags;
 	bool made;   /* create() was called */
@@ -33,8 +38,18 @@ struct obj {
 struct tarn_backend {
 	const tarn_host_services_t *host;
 	GMutex lock;
-	GCond sealed; /* broadcast on every seal */
-	GHashTable *objs;   /* tarn_ref_t* (inside obj) -> struct obj */
+	GCond sealed; /* broadcast on a seal while someone waits */
+	/*
+	 * Threads waiting on @sealed: glib's broadcast is a futex call even
+	 * with nobody waiting, and seq seals one object per result.
+	 */
+	uint32_t waiters;
+	/*
+	 * Refs of this process's one dense sequence, indexed directly: with a
+	 * million live results a GHashTable lookup was a third of seq's time
+	 * per batched call.
+	 */
+	struct reftab objs; /* ref -> struct obj */
 	GHashTable *actors; /* live actors: tarn_actor_t* -> itself */
 	uint32_t cpus;
 };
@@ -53,19 +68,45 @@ static gboolean ref_equal(gconstpointer a, gconstpointer b)
 	return x->origin == y->origin && x->seq == y->seq;
 }
 
-static void obj_free(gpointer p)
+static void obj_free_data(struct obj *o)
 {
-	struct obj *o = p;
+	if (o->data != o->small)
+		g_free(o->data);
+	o->data = NULL;
+}
 
-	g_free(o->data);
+static void obj_free(struct obj *o)
+{
+	obj_free_data(o);
 	g_free(o);
+}
+
+static struct obj *obj_find(struct tarn_backend *be, tarn_ref_t ref)
+{
+	return reftab_find(&be->objs, ref);
+}
+
+/* A new record for @ref with one hold (lock held). */
+static struct obj *obj_new(struct tarn_backend *be, tarn_ref_t ref)
+{
+	struct obj *o = g_new0(struct obj, 1), *old;
+
+	o->ref = ref;
+	o->holds = 1;
+	old = reftab_remove(&be->objs, ref);
+	if (old)
+		obj_free(old);
+	reftab_put(&be->objs, ref, o);
+	return o;
 }
 
 /* Called with the lock held. An unsealed object stays for its producer. */
 static void maybe_free(struct tarn_backend *be, struct obj *o)
 {
-	if (o->holds == 0 && o->pins == 0 && (o->sealed || !o->made))
-		g_hash_table_remove(be->objs, &o->ref);
+	if (o->holds == 0 && o->pins == 0 && (o->sealed || !o->made)) {
+		reftab_remove(&be->objs, o->ref);
+		obj_free(o);
+	}
 }
 
 static int seq_query(const tarn_host_services_t *host, char *reason,
@@ -86,7 +127,7 @@ static int seq_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	be->host = host;
 	g_mutex_init(&be->lock);
 	g_cond_init(&be->sealed);
-	be->objs = g_hash_table_new_full(ref_hash, ref_equal, NULL, obj_free);
+	reftab_init(&be->objs, 0); /* seq mints every ref with origin 0 */
 	be->actors = g_hash_table_new_full(ref_hash, ref_equal, g_free, NULL);
 	/*
 	 * seq runs one task at a time, but it reports UNIDIST_CPUS as its
@@ -105,7 +146,13 @@ static int seq_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 
 static int seq_close(tarn_backend_t *be)
 {
-	g_hash_table_destroy(be->objs);
+	GPtrArray *all = g_ptr_array_new();
+
+	reftab_values(&be->objs, all);
+	for (guint i = 0; i < all->len; i++)
+		obj_free(all->pdata[i]);
+	g_ptr_array_free(all, TRUE);
+	reftab_fini(&be->objs);
 	g_hash_table_destroy(be->actors);
 	g_cond_clear(&be->sealed);
 	g_mutex_clear(&be->lock);
@@ -119,7 +166,7 @@ static bool all_sealed(struct tarn_backend *be, const tarn_task_desc_t *t)
 
 	g_mutex_lock(&be->lock);
 	for (size_t i = 0; i < t->num_returns && ok; i++) {
-		struct obj *o = g_hash_table_lookup(be->objs, &t->returns[i]);
+		struct obj *o = obj_find(be, t->returns[i]);
 
 		ok = !o || o->sealed; /* released and freed counts as done */
 	}
@@ -174,13 +221,8 @@ static int seq_submit(tarn_backend_t *be, const tarn_task_desc_t *t)
 		return TARN_EACTOR;
 	}
 	/* The submitter's hold on each result exists from now on. */
-	for (size_t i = 0; i < t->num_returns; i++) {
-		struct obj *o = g_new0(struct obj, 1);
-
-		o->ref = t->returns[i];
-		o->holds = 1;
-		g_hash_table_replace(be->objs, &o->ref, o);
-	}
+	for (size_t i = 0; i < t->num_returns; i++)
+		obj_new(be, t->returns[i]);
 	g_mutex_unlock(&be->lock);
 	run(be, t);
 	return 0;
@@ -189,27 +231,23 @@ static int seq_submit(tarn_backend_t *be, const tarn_task_desc_t *t)
 static int seq_create(tarn_backend_t *be, tarn_ref_t ref, size_t len,
 		      uint32_t flags, void **data)
 {
-	unsigned char *buf = g_try_malloc(len ? len : 1);
+	unsigned char *buf = NULL;
 	struct obj *o;
 
-	if (!buf)
+	if (len > sizeof(o->small) && !(buf = g_try_malloc(len)))
 		return TARN_ENOMEM;
 	g_mutex_lock(&be->lock);
-	o = g_hash_table_lookup(be->objs, &ref);
+	o = obj_find(be, ref);
 	if (o && o->sealed) {
 		g_mutex_unlock(&be->lock);
 		g_free(buf);
 		return TARN_EEXIST;
 	}
-	if (!o) {
-		/* Not a task result: a put, held by its creator. */
-		o = g_new0(struct obj, 1);
-		o->ref = ref;
-		o->holds = 1;
-		g_hash_table_replace(be->objs, &o->ref, o);
-	}
-	g_free(o->data); /* a failed attempt's partial result */
-	o->data = buf;
+	if (!o)
+		o = obj_new(be, ref); /* not a task result: a put, held by its creator */
+	obj_free_data(o); /* a failed attempt's partial result */
+	o->data = buf ? buf : o->small;
+	buf = o->data;
 	o->len = len;
 	o->flags = flags;
 	o->made = true;
@@ -224,7 +262,7 @@ static int seq_seal(tarn_backend_t *be, tarn_ref_t ref)
 	int rc = 0;
 
 	g_mutex_lock(&be->lock);
-	o = g_hash_table_lookup(be->objs, &ref);
+	o = obj_find(be, ref);
 	if (!o)
 		rc = TARN_ENOENT;
 	else if (o->sealed)
@@ -233,7 +271,8 @@ static int seq_seal(tarn_backend_t *be, tarn_ref_t ref)
 		rc = TARN_EINVAL;
 	if (rc == 0) {
 		o->sealed = true;
-		g_cond_broadcast(&be->sealed);
+		if (be->waiters)
+			g_cond_broadcast(&be->sealed);
 		maybe_free(be, o); /* released while its task ran */
 	}
 	g_mutex_unlock(&be->lock);
@@ -243,12 +282,16 @@ static int seq_seal(tarn_backend_t *be, tarn_ref_t ref)
 /* Wait on the seal condition until @deadline (monotonic µs; -1: forever). */
 static bool wait_until(struct tarn_backend *be, gint64 deadline)
 {
-	if (deadline < 0) {
+	bool more = true;
+
+	be->waiters++;
+	if (deadline < 0)
 		g_cond_wait(&be->sealed, &be->lock);
-		return true;
-	}
-	return g_cond_wait_until(&be->sealed, &be->lock, deadline) ||
-	       g_get_monotonic_time() < deadline;
+	else
+		more = g_cond_wait_until(&be->sealed, &be->lock, deadline) ||
+		       g_get_monotonic_time() < deadline;
+	be->waiters--;
+	return more;
 }
 
 static gint64 deadline_of(double timeout)
@@ -266,7 +309,7 @@ static int seq_fetch(tarn_backend_t *be, tarn_ref_t ref, double timeout,
 
 	g_mutex_lock(&be->lock);
 	for (;;) {
-		o = g_hash_table_lookup(be->objs, &ref);
+		o = obj_find(be, ref);
 		if (!o || (o->holds == 0 && o->sealed)) {
 			g_mutex_unlock(&be->lock);
 			return TARN_ENOENT;
@@ -314,7 +357,7 @@ static int seq_wait(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
 	for (;;) {
 		count = 0;
 		for (size_t i = 0; i < n; i++) {
-			struct obj *o = g_hash_table_lookup(be->objs, &refs[i]);
+			struct obj *o = obj_find(be, refs[i]);
 
 			if (!o) {
 				g_mutex_unlock(&be->lock);
@@ -335,7 +378,7 @@ static int seq_release(tarn_backend_t *be, tarn_ref_t ref)
 	struct obj *o;
 
 	g_mutex_lock(&be->lock);
-	o = g_hash_table_lookup(be->objs, &ref);
+	o = obj_find(be, ref);
 	if (!o || o->holds == 0) {
 		g_mutex_unlock(&be->lock);
 		return TARN_ENOENT;

@@ -35,10 +35,13 @@ mkdir -p "$work"
 # A program, built only from what was installed.
 cc -std=c11 -Wall -Wextra -Werror -o "$work/quickstart" "$src/examples/quickstart.c" $cflags $libs -lm
 # A third-party backend: the seq source under another name, built out of tree
-# against the SDK header alone (it must not link libtarn).
+# against the SDK header alone (it must not link libtarn), with the ref table
+# it shares with procpool, which a copy of seq takes along (plain C on glib).
 sed 's/\.name = "seq"/.name = "sitebackend"/' "$src/plugins/seq/seq.c" >"$work/sitebackend.c"
+cp "$src/plugins/procpool/reftab.c" "$src/plugins/procpool/reftab.h" "$work/"
 cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden \
-	-o "$work/sitebackend.so" "$work/sitebackend.c" $cflags $(env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_PATH pkg-config --cflags --libs glib-2.0)
+	-o "$work/sitebackend.so" "$work/sitebackend.c" "$work/reftab.c" $cflags \
+	$(env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_PATH pkg-config --cflags --libs glib-2.0)
 if nm -D "$work/sitebackend.so" | grep -q ' U tarn_'; then
 	echo "the plugin needs libtarn symbols; it must see only the SDK header" >&2
 	exit 1

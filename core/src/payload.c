@@ -316,7 +316,7 @@ void tarn_payload_multi_write(const struct payload_multi_in *in, void *buf)
 		memcpy(p, in->returns, rets);
 	p += rets;
 	for (uint32_t c = 0; c < in->ncalls; c++)
-		p = write_args(in->args + (size_t)c * in->nargs, in->nargs, p);
+		p = write_args(in->nargs ? in->args + (size_t)c * in->nargs : NULL, in->nargs, p);
 }
 
 bool tarn_payload_is_multi(const void *buf, size_t len)

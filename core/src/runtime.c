@@ -589,7 +589,7 @@ static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args
 		return tarn_error(TARN_EINVAL, "name '%s' is too long", name);
 	/* Sizes first: every argument is checked before anything is minted. */
 	for (size_t i = 0; i < n; i++) {
-		rc = tarn_payload_args_size(name, args + (first + i) * nargs, nargs,
+		rc = tarn_payload_args_size(name, nargs ? args + (first + i) * nargs : NULL, nargs,
 					    &b->call_len[i]);
 		if (rc) {
 			char detail[1024];
@@ -628,7 +628,7 @@ static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args
 		tarn_task_desc_t *d = &b->d[t];
 		size_t k = b->group_end[t] - from, args_len = 0, len, ndeps = 0;
 		size_t nret = k * o->num_returns;
-		const tarn_arg_t *a = args + (first + from) * nargs;
+		const tarn_arg_t *a = nargs ? args + (first + from) * nargs : NULL;
 		tarn_ref_t *returns = out_refs ? out_refs + (first + from) * o->num_returns : NULL;
 		tarn_ref_t *deps = b->deps + from * nargs;
 

@@ -537,6 +537,7 @@ struct batch {
 	tarn_task_desc_t d[BATCH_CHUNK];
 	size_t call_len[BATCH_CHUNK]; /* bytes of each call's arguments */
 	size_t group_end[BATCH_CHUNK]; /* task t runs calls [end[t-1], end[t]) */
+	size_t group_len[BATCH_CHUNK]; /* bytes of task t's payload */
 	tarn_ref_t *deps;          /* BATCH_CHUNK * nargs */
 	size_t payload_cap;
 	unsigned char *payload;    /* the chunk's payloads, back to back */
@@ -612,8 +613,9 @@ static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args
 		for (size_t i = from; i < b->group_end[t]; i++)
 			args_len += b->call_len[i];
 		mi.ncalls = (uint32_t)k;
-		total += k == 1 ? tarn_payload_single_size(&in, args_len)
-				: tarn_payload_multi_size(&mi, args_len);
+		b->group_len[t] = k == 1 ? tarn_payload_single_size(&in, args_len)
+					 : tarn_payload_multi_size(&mi, args_len);
+		total += b->group_len[t];
 	}
 	if (total > b->payload_cap) {
 		unsigned char *p = g_try_realloc(b->payload, total);
@@ -626,7 +628,7 @@ static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args
 	}
 	for (size_t t = 0, from = 0; t < ntasks; from = b->group_end[t++]) {
 		tarn_task_desc_t *d = &b->d[t];
-		size_t k = b->group_end[t] - from, args_len = 0, len, ndeps = 0;
+		size_t k = b->group_end[t] - from, len = b->group_len[t], ndeps = 0;
 		size_t nret = k * o->num_returns;
 		const tarn_arg_t *a = nargs ? args + (first + from) * nargs : NULL;
 		tarn_ref_t *returns = out_refs ? out_refs + (first + from) * o->num_returns : NULL;
@@ -637,22 +639,18 @@ static int batch_chunk(struct batch *b, const char *name, const tarn_arg_t *args
 		for (size_t i = 0; i < k * nargs; i++)
 			if (a[i].kind == TARN_ARG_REF)
 				deps[ndeps++] = a[i].u.ref;
-		for (size_t i = from; i < b->group_end[t]; i++)
-			args_len += b->call_len[i];
 		memset(d, 0, sizeof(*d));
 		d->id = tarn_rt_mint();
 		if (k == 1) {
 			in.args = a;
 			in.id = d->id;
 			in.returns = returns;
-			len = tarn_payload_single_size(&in, args_len);
 			tarn_payload_write(&in, b->payload + off);
 		} else {
 			mi.ncalls = (uint32_t)k;
 			mi.id = d->id;
 			mi.returns = returns;
 			mi.args = a;
-			len = tarn_payload_multi_size(&mi, args_len);
 			tarn_payload_multi_write(&mi, b->payload + off);
 		}
 		d->size = sizeof(*d);

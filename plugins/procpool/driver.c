@@ -1483,6 +1483,10 @@ static gpointer progress_main(gpointer data)
 		if (now - d->last_reap_ns > 2000000) {
 			watch_workers(d);
 			d->last_reap_ns = now;
+			/* Memory a batch left unused for a second goes back. */
+			pp_pool_trim_due(&d->obj_pool);
+			if (g_get_monotonic_time() - d->objs.trimmed_us >= G_USEC_PER_SEC)
+				reftab_trim(&d->objs);
 		}
 		lost = d->lost->len > 0;
 		g_mutex_unlock(&d->lock);

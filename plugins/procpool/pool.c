@@ -3,12 +3,22 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pool.h"
 
 #define SLAB_BYTES ((size_t)64 << 10)
-/* All-free slabs kept: enough for a burst's churn, 256 KiB at most. */
+/* All-free slabs kept however long they stay unused: 256 KiB. */
 #define KEEP_EMPTY 4
+#define TRIM_PERIOD_NS 1000000000ull
+
+static uint64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 struct pp_slab {
 	struct pp_slab *room_prev, *room_next; /* in p->room while it has room */
@@ -30,6 +40,7 @@ void pp_pool_init(struct pp_pool *p, size_t size)
 	memset(p, 0, sizeof(*p));
 	p->size = (size + 15) & ~(size_t)15;
 	p->per_slab = (uint32_t)((SLAB_BYTES - sizeof(struct pp_slab)) / p->size);
+	p->trimmed_ns = coarse_now_ns();
 }
 
 static void room_add(struct pp_pool *p, struct pp_slab *s)
@@ -65,11 +76,14 @@ static void all_del(struct pp_pool *p, struct pp_slab *s)
 
 static struct pp_slab *slab_new(struct pp_pool *p)
 {
-	struct pp_slab *s = p->empty;
+	struct pp_slab *s = p->empty ? p->empty : p->aged;
 
-	if (s) {
+	if (s == p->empty && s) {
 		p->empty = s->all_next;
 		p->nempty--;
+	} else if (s) {
+		p->aged = s->all_next;
+		p->naged--;
 	} else {
 		s = aligned_alloc(SLAB_BYTES, SLAB_BYTES);
 		if (!s)
@@ -115,13 +129,45 @@ void pp_pool_free(struct pp_pool *p, void *rec)
 		return;
 	room_del(p, s);
 	all_del(p, s);
-	if (p->nempty < KEEP_EMPTY) {
-		s->all_next = p->empty;
-		p->empty = s;
-		p->nempty++;
-	} else {
+	s->all_next = p->empty;
+	p->empty = s;
+	p->nempty++;
+	pp_pool_trim_due(p);
+}
+
+static void free_list(struct pp_slab *s)
+{
+	for (struct pp_slab *next; s; s = next) {
+		next = s->all_next;
 		free(s);
 	}
+}
+
+void pp_pool_trim(struct pp_pool *p)
+{
+	struct pp_slab *old = p->aged, *s;
+
+	/* Freed since the last trim: they go at the next, if still unused. */
+	p->aged = p->empty;
+	p->naged = p->nempty;
+	p->empty = NULL;
+	p->nempty = 0;
+	/* Unused for a whole period: they go now, but for the first few. */
+	while (old && p->naged < KEEP_EMPTY) {
+		s = old;
+		old = s->all_next;
+		s->all_next = p->aged;
+		p->aged = s;
+		p->naged++;
+	}
+	free_list(old);
+	p->trimmed_ns = coarse_now_ns();
+}
+
+void pp_pool_trim_due(struct pp_pool *p)
+{
+	if (coarse_now_ns() - p->trimmed_ns >= TRIM_PERIOD_NS)
+		pp_pool_trim(p);
 }
 
 size_t pp_pool_slabs(const struct pp_pool *p, size_t *kept)
@@ -130,21 +176,14 @@ size_t pp_pool_slabs(const struct pp_pool *p, size_t *kept)
 
 	for (const struct pp_slab *s = p->all; s; s = s->all_next)
 		n++;
-	*kept = p->nempty;
+	*kept = p->nempty + p->naged;
 	return n;
 }
 
 void pp_pool_fini(struct pp_pool *p)
 {
-	struct pp_slab *s, *next;
-
-	for (s = p->all; s; s = next) {
-		next = s->all_next;
-		free(s);
-	}
-	for (s = p->empty; s; s = next) {
-		next = s->all_next;
-		free(s);
-	}
+	free_list(p->all);
+	free_list(p->empty);
+	free_list(p->aged);
 	memset(p, 0, sizeof(*p));
 }

@@ -10,8 +10,17 @@
 
 struct reftab_page {
 	size_t count;
+	struct reftab_page *next; /* in a spare list */
 	void *val[PAGE_SLOTS];
 };
+
+static void free_pages(struct reftab_page *p)
+{
+	for (struct reftab_page *next; p; p = next) {
+		next = p->next;
+		g_free(p);
+	}
+}
 
 /*
  * Refs are minted in sequence, and a program tends to use them in the order
@@ -50,6 +59,7 @@ void reftab_init(struct reftab *t, uint64_t dense_origin)
 	memset(t, 0, sizeof(*t));
 	alloc_slots(t, MIN_CAPACITY);
 	t->dense_origin = dense_origin;
+	t->trimmed_us = g_get_monotonic_time();
 	t->pages = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 }
 
@@ -58,6 +68,8 @@ void reftab_fini(struct reftab *t)
 	g_free(t->slots);
 	if (t->pages)
 		g_hash_table_destroy(t->pages);
+	free_pages(t->spare);
+	free_pages(t->aged);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -71,7 +83,16 @@ static struct reftab_page *page_of(struct reftab *t, uint64_t seq, bool make)
 		return t->last;
 	p = g_hash_table_lookup(t->pages, &no);
 	if (!p && make) {
-		p = g_new0(struct reftab_page, 1);
+		/* An emptied page has every slot NULL already. */
+		if ((p = t->spare ? t->spare : t->aged)) {
+			if (p == t->spare)
+				t->spare = p->next;
+			else
+				t->aged = p->next;
+			p->next = NULL;
+		} else {
+			p = g_new0(struct reftab_page, 1);
+		}
 		g_hash_table_insert(t->pages, g_memdup2(&no, sizeof(no)), p);
 		if (no > t->max_no)
 			t->max_no = no;
@@ -217,11 +238,37 @@ void *reftab_remove(struct reftab *t, tarn_ref_t key)
 	 * would make and free a page on every turn.
 	 */
 	if (--p->count == 0 && no < t->max_no) {
+		gpointer k;
+
 		if (t->last == p)
 			t->last = NULL;
-		g_hash_table_remove(t->pages, &no);
+		g_hash_table_steal_extended(t->pages, &no, &k, NULL);
+		g_free(k);
+		p->next = t->spare;
+		t->spare = p;
+		if (g_get_monotonic_time() - t->trimmed_us >= G_USEC_PER_SEC)
+			reftab_trim(t);
 	}
 	return val;
+}
+
+void reftab_trim(struct reftab *t)
+{
+	free_pages(t->aged);
+	t->aged = t->spare;
+	t->spare = NULL;
+	t->trimmed_us = g_get_monotonic_time();
+}
+
+size_t reftab_spare_pages(const struct reftab *t)
+{
+	size_t n = 0;
+
+	for (const struct reftab_page *p = t->spare; p; p = p->next)
+		n++;
+	for (const struct reftab_page *p = t->aged; p; p = p->next)
+		n++;
+	return n;
 }
 
 void reftab_clear(struct reftab *t)

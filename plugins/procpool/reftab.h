@@ -46,6 +46,12 @@ struct reftab {
 	struct reftab_page *last; /* the page found last, or NULL */
 	uint64_t last_no;
 	uint64_t max_no; /* the newest page made */
+	/*
+	 * Emptied pages, kept for reuse: freed since the last reftab_trim(),
+	 * and unused since the one before (the next trim frees those).
+	 */
+	struct reftab_page *spare, *aged;
+	gint64 trimmed_us; /* when reftab_trim() last ran */
 	size_t len; /* all entries */
 };
 
@@ -61,6 +67,17 @@ void reftab_put(struct reftab *t, tarn_ref_t key, void *val);
 
 /* Remove @key; returns its value, or NULL when it was not there. */
 void *reftab_remove(struct reftab *t, tarn_ref_t key);
+
+/*
+ * Free the emptied pages that stayed unused since the previous call.
+ * Emptying a page calls it when a second has passed since the last; the
+ * driver calls it every second too. A batch after another reuses the last
+ * one's pages instead of faulting in fresh memory.
+ */
+void reftab_trim(struct reftab *t);
+
+/* Emptied pages kept for reuse (for tests). */
+size_t reftab_spare_pages(const struct reftab *t);
 
 /* Remove every entry. */
 void reftab_clear(struct reftab *t);

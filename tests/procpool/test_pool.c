@@ -60,9 +60,44 @@ Test(pool, free_slabs_go_back)
 		for (size_t i = 0; i < n; i++)
 			pp_pool_free(&p, r[(i * 7919) % n]); /* out of order */
 		cr_assert_eq(pp_pool_slabs(&p, &kept), 0, "round %d: slabs still in use", round);
-		cr_assert_leq(kept, 4, "round %d: %zu free slabs kept", round, kept);
 		cr_assert_eq(p.room, NULL);
+		/* Kept for the next burst until two trims pass without it. */
+		cr_assert_geq(kept, n / p.per_slab, "round %d: only %zu free slabs kept", round,
+			      kept);
+		pp_pool_trim(&p);
+		pp_pool_slabs(&p, &kept);
+		cr_assert_geq(kept, n / p.per_slab, "round %d: a trim freed slabs just freed",
+			      round);
+		pp_pool_trim(&p);
+		pp_pool_slabs(&p, &kept);
+		cr_assert_leq(kept, 4, "round %d: %zu free slabs kept", round, kept);
 	}
+	pp_pool_fini(&p);
+	g_free(r);
+}
+
+Test(pool, slabs_reused_between_trims_stay)
+{
+	struct pp_pool p;
+	size_t n = 50000, kept, before = 0;
+	void **r = g_new(void *, n);
+
+	pp_pool_init(&p, sizeof(struct rec));
+	for (int round = 0; round < 4; round++) {
+		for (size_t i = 0; i < n; i++)
+			r[i] = pp_pool_alloc(&p);
+		for (size_t i = 0; i < n; i++)
+			pp_pool_free(&p, r[i]);
+		pp_pool_slabs(&p, &kept);
+		if (round)
+			cr_assert_eq(kept, before, "round %d: the burst did not reuse the kept slabs",
+				     round);
+		before = kept;
+		pp_pool_trim(&p); /* one trim a burst: every slab is in use again before the next */
+	}
+	pp_pool_trim(&p);
+	pp_pool_slabs(&p, &kept);
+	cr_assert_leq(kept, 4);
 	pp_pool_fini(&p);
 	g_free(r);
 }

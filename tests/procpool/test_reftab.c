@@ -135,3 +135,34 @@ Test(reftab, a_million_sequential_refs_then_released_in_order)
 	cr_expect_eq(g_hash_table_size(t.pages), 1);
 	reftab_fini(&t);
 }
+
+Test(reftab, emptied_pages_are_reused_then_trimmed)
+{
+	struct reftab t;
+	uint64_t s = 1;
+	size_t spare;
+
+	reftab_init(&t, 0);
+	for (int round = 0; round < 3; round++) {
+		uint64_t from = s;
+
+		for (int i = 0; i < 40000; i++, s++)
+			reftab_put(&t, (tarn_ref_t){0, s}, val_of((tarn_ref_t){0, s}));
+		for (uint64_t k = from; k < s; k++)
+			cr_assert_eq(reftab_remove(&t, (tarn_ref_t){0, k}),
+				     val_of((tarn_ref_t){0, k}));
+		spare = reftab_spare_pages(&t);
+		/* 40000 refs span 10 or 11 pages; all but the newest emptied. */
+		cr_assert_geq(spare, 9, "round %d: %zu pages kept", round, spare);
+		cr_assert_leq(spare, 11, "round %d: %zu pages kept: not reused", round, spare);
+		/* Reused pages must come back empty. */
+		for (uint64_t k = s; k < s + 3 * 4096; k++)
+			cr_assert_null(reftab_find(&t, (tarn_ref_t){0, k}));
+	}
+	reftab_trim(&t);
+	cr_assert_geq(reftab_spare_pages(&t), 9, "a trim freed pages just emptied");
+	reftab_trim(&t);
+	cr_assert_eq(reftab_spare_pages(&t), 0);
+	cr_assert_eq(reftab_size(&t), 0);
+	reftab_fini(&t);
+}

@@ -769,7 +769,7 @@ static void bench_noop_batch(void)
 {
 	size_t from = nresults;
 #ifdef TARN_HAVE_REMOTE_BATCH
-	double rate[100], sub[100], tot;
+	double rate[100], sub[100], rest[100], tot;
 	struct result *r;
 	int rc;
 
@@ -781,11 +781,12 @@ static void bench_noop_batch(void)
 			return;
 		}
 		rate[i] = (double)P.noop_n / tot;
+		rest[i] = tot - sub[i];
 	}
 	r = add("noop-batch", "rate", median(rate, (size_t)P.runs), "tasks/s", 1);
 	/* Submit: the call itself; workers run while it goes on. */
-	note(r, "N=%zu, median of %d; submit %.3g s", P.noop_n, P.runs,
-	     median(sub, (size_t)P.runs));
+	note(r, "N=%zu, median of %d; submit %.3g s, get+release %.3g s", P.noop_n, P.runs,
+	     median(sub, (size_t)P.runs), median(rest, (size_t)P.runs));
 #else
 	struct result *r = add("noop-batch", "rate", 0, "", 1);
 

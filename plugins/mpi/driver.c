@@ -17,6 +17,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pool.h"
+#include "reftab.h"
 #include "tm.h"
 
 static const unsigned char empty_bytes[8];
@@ -78,10 +80,15 @@ struct lost {
 struct tm_driver {
 	struct tm_rank *ranks;
 	GHashTable **inflight; /* per rank: task id -> dtask */
-	struct dslot *objtab;  /* ref -> dobj: see obj_find() */
-	size_t objtab_mask, objtab_n;
-	unsigned objtab_shift;
-	uint64_t objtab_sparse_ns; /* mostly empty since then; 0: not */
+	/*
+	 * The directory: ref -> dobj. procpool's ref table (refs the driver
+	 * mints, every result and put of its own, in directly indexed pages;
+	 * the workers' puts probed) and record pool. An open-addressing table
+	 * of refs, records malloc()ed one by one, was a fifth of the driver's
+	 * time in a batch of a million no-op calls, in cache misses.
+	 */
+	struct reftab objs;
+	struct pp_pool obj_pool;
 	GHashTable *actors;    /* actor -> dactor */
 	GQueue ready;
 	GPtrArray *lost;
@@ -98,123 +105,26 @@ static struct tm_driver *D(struct tarn_backend *be)
 
 /* Objects ------------------------------------------------------------------------- */
 
-/*
- * The directory's table: open addressing with linear probing, the ref
- * beside the pointer, and deletion by moving entries back (no tombstones).
- * GHashTable keeps hashes, keys and values in three arrays, so a lookup
- * cost three cache misses and the key's dereference, and under churn its
- * tombstones fill the table up to 94% before it rehashes, so that a
- * lookup that misses (every new result) probes far: half of the driver's
- * time in a batch of no-op tasks went there.
- */
-struct dslot {
-	tarn_ref_t ref;
-	struct dobj *o; /* NULL: empty */
-};
-
-#define OBJTAB_MIN 1024u
-
-/*
- * Refs come in runs (a batch's results, one origin's counter), and are
- * looked up in the same order several times over (submit, seal, get,
- * release): runs of 16 share neighbouring slots, so that they share cache
- * lines and pages, while runs land far apart (Fibonacci hashing of the
- * rest), so that the table's clusters stay short.
- */
-#define OBJTAB_RUN_BITS 4
-
-static size_t objtab_home(const struct tm_driver *d, tarn_ref_t ref)
-{
-	uint64_t run = (ref.seq >> OBJTAB_RUN_BITS) ^ (ref.origin << 48) ^ (ref.origin >> 16);
-	uint64_t h = run * 0x9e3779b97f4a7c15ull;
-
-	return (size_t)((h >> (d->objtab_shift + OBJTAB_RUN_BITS)) << OBJTAB_RUN_BITS |
-			(ref.seq & ((1u << OBJTAB_RUN_BITS) - 1)));
-}
-
-static void objtab_resize(struct tm_driver *d, size_t cap)
-{
-	struct dslot *old = d->objtab;
-	size_t old_cap = d->objtab_mask + 1;
-	unsigned bits = 0;
-
-	while (((size_t)1 << bits) < cap)
-		bits++;
-	d->objtab = g_new0(struct dslot, (size_t)1 << bits);
-	d->objtab_mask = ((size_t)1 << bits) - 1;
-	d->objtab_shift = 64 - bits;
-	for (size_t i = 0; old && i < old_cap; i++) {
-		size_t k;
-
-		if (!old[i].o)
-			continue;
-		for (k = objtab_home(d, old[i].ref); d->objtab[k].o; k = (k + 1) & d->objtab_mask)
-			;
-		d->objtab[k] = old[i];
-	}
-	g_free(old);
-}
-
 static struct dobj *obj_find(struct tm_driver *d, tarn_ref_t ref)
 {
-	for (size_t k = objtab_home(d, ref);; k = (k + 1) & d->objtab_mask) {
-		struct dslot *e = &d->objtab[k];
-
-		if (!e->o)
-			return NULL;
-		if (e->ref.seq == ref.seq && e->ref.origin == ref.origin)
-			return e->o;
-	}
+	return reftab_find(&d->objs, ref);
 }
 
-/*
- * @ref's entry, made (zeroed, no holds) when it has none, with *@fresh
- * telling which: one probe for both.
- */
+/* @ref's entry, made (zeroed, no holds) when it has none, with *@fresh telling which. */
 static struct dobj *obj_get(struct tm_driver *d, tarn_ref_t ref, bool *fresh)
 {
-	struct dobj *o;
-	size_t k;
+	struct dobj *o = reftab_find(&d->objs, ref);
 
-	/* At most half full: probes stay short. By 4x: a batch grows it far. */
-	if (2 * (d->objtab_n + 1) > d->objtab_mask + 1)
-		objtab_resize(d, 4 * (d->objtab_mask + 1));
-	for (k = objtab_home(d, ref); d->objtab[k].o; k = (k + 1) & d->objtab_mask) {
-		struct dslot *e = &d->objtab[k];
-
-		if (e->ref.seq == ref.seq && e->ref.origin == ref.origin) {
-			*fresh = false;
-			return e->o;
-		}
-	}
-	o = g_new0(struct dobj, 1);
+	*fresh = !o;
+	if (o)
+		return o;
+	o = pp_pool_alloc(&d->obj_pool);
+	if (!o)
+		g_error("mpi: out of memory for a directory entry");
 	o->ref = ref;
 	o->owner = -1;
-	d->objtab[k].ref = ref;
-	d->objtab[k].o = o;
-	d->objtab_n++;
-	*fresh = true;
+	reftab_put(&d->objs, ref, o);
 	return o;
-}
-
-/*
- * Give memory back once the table has been mostly empty for a second
- * (tick, be->lock held): not at once, or each batch would grow it again.
- */
-static void objtab_maybe_shrink(struct tm_driver *d, uint64_t now)
-{
-	if (d->objtab_mask + 1 <= OBJTAB_MIN || 16 * d->objtab_n >= d->objtab_mask + 1) {
-		d->objtab_sparse_ns = 0;
-		return;
-	}
-	if (!d->objtab_sparse_ns) {
-		d->objtab_sparse_ns = now;
-		return;
-	}
-	if (now - d->objtab_sparse_ns < 1000000000u)
-		return;
-	objtab_resize(d, MAX(4 * d->objtab_n, (size_t)OBJTAB_MIN));
-	d->objtab_sparse_ns = 0;
 }
 
 /* Give back the driver's copy of @o's bytes. */
@@ -225,36 +135,21 @@ static void obj_drop_bytes(struct dobj *o)
 	o->bytes = NULL;
 }
 
-static void obj_free(struct dobj *o)
+static void obj_free(struct tm_driver *d, struct dobj *o)
 {
 	if (o->waiters)
 		g_ptr_array_free(o->waiters, TRUE);
 	if (o->locators)
 		g_array_free(o->locators, TRUE);
 	obj_drop_bytes(o);
-	g_free(o);
+	pp_pool_free(&d->obj_pool, o);
 }
 
 /* Take @o out of the table and free it. */
 static void obj_delete(struct tm_driver *d, struct dobj *o)
 {
-	size_t mask = d->objtab_mask, i, j;
-
-	for (i = objtab_home(d, o->ref); d->objtab[i].o != o; i = (i + 1) & mask)
-		;
-	/* Move back each later entry of the run that may no longer be reached. */
-	for (j = (i + 1) & mask; d->objtab[j].o; j = (j + 1) & mask) {
-		size_t home = objtab_home(d, d->objtab[j].ref);
-
-		/* Movable unless its home lies cyclically in (i, j]. */
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			d->objtab[i] = d->objtab[j];
-			i = j;
-		}
-	}
-	d->objtab[i].o = NULL;
-	d->objtab_n--;
-	obj_free(o);
+	reftab_remove(&d->objs, o->ref);
+	obj_free(d, o);
 }
 
 /* Free @o when nobody needs it any more, on its owner too (lock held). */
@@ -1162,7 +1057,10 @@ void tm_driver_tick(struct tarn_backend *be)
 	if (ping)
 		d->last_ping_ns = now;
 	g_mutex_lock(&be->lock);
-	objtab_maybe_shrink(d, now);
+	/* Memory a batch left unused for a second goes back. */
+	pp_pool_trim_due(&d->obj_pool);
+	if (g_get_monotonic_time() - d->objs.trimmed_us >= G_USEC_PER_SEC)
+		reftab_trim(&d->objs);
 	for (int r = TM_MONITOR; r < be->size; r++) {
 		struct tm_rank *k = &d->ranks[r];
 		bool gone;
@@ -1219,7 +1117,8 @@ int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info)
 	d->inflight = g_new0(GHashTable *, be->size);
 	for (int r = 0; r < be->size; r++)
 		d->inflight[r] = g_hash_table_new(tm_ref_hash, tm_ref_equal);
-	objtab_resize(d, OBJTAB_MIN);
+	reftab_init(&d->objs, (uint64_t)TM_DRIVER); /* the driver's origin is its rank */
+	pp_pool_init(&d->obj_pool, sizeof(struct dobj));
 	d->actors = g_hash_table_new_full(tm_ref_hash, tm_ref_equal, NULL, g_free);
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
@@ -1262,6 +1161,7 @@ int tm_driver_close(struct tarn_backend *be)
 	uint64_t deadline = tm_deadline(10.0);
 	int waiting = 0;
 	GHashTableIter it;
+	GPtrArray *objs;
 	gpointer v;
 
 	g_mutex_lock(&be->lock);
@@ -1282,6 +1182,8 @@ int tm_driver_close(struct tarn_backend *be)
 		       waiting);
 	/* Its handlers and ticks use the tables freed below. */
 	tm_stop_comm(be);
+	objs = g_ptr_array_new();
+	reftab_values(&d->objs, objs);
 	/* Tasks still queued or running are abandoned with their ranks. */
 	for (int r = 0; r < be->size; r++) {
 		g_hash_table_iter_init(&it, d->inflight[r]);
@@ -1304,10 +1206,10 @@ int tm_driver_close(struct tarn_backend *be)
 
 		while ((t = g_queue_pop_head(&d->ready)))
 			g_hash_table_add(seen, t);
-		for (size_t k = 0; k <= d->objtab_mask; k++) {
-			struct dobj *o = d->objtab[k].o;
+		for (guint k = 0; k < objs->len; k++) {
+			struct dobj *o = objs->pdata[k];
 
-			for (guint i = 0; o && o->waiters && i < o->waiters->len; i++)
+			for (guint i = 0; o->waiters && i < o->waiters->len; i++)
 				g_hash_table_add(seen, o->waiters->pdata[i]);
 		}
 		g_hash_table_iter_init(&it, seen);
@@ -1316,10 +1218,11 @@ int tm_driver_close(struct tarn_backend *be)
 		g_hash_table_destroy(seen);
 	}
 	g_free(d->inflight);
-	for (size_t k = 0; k <= d->objtab_mask; k++)
-		if (d->objtab[k].o)
-			obj_free(d->objtab[k].o);
-	g_free(d->objtab);
+	for (guint k = 0; k < objs->len; k++)
+		obj_free(d, objs->pdata[k]);
+	g_ptr_array_free(objs, TRUE);
+	reftab_fini(&d->objs);
+	pp_pool_fini(&d->obj_pool);
 	g_hash_table_destroy(d->actors);
 	for (guint i = 0; i < d->lost->len; i++) {
 		struct lost *l = d->lost->pdata[i];

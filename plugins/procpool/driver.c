@@ -54,6 +54,11 @@ struct pactor;
 
 struct ptask {
 	tarn_task_desc_t d; /* name, deps, returns, payload: owned copies */
+	/*
+	 * The record of each return, filled at registration and valid until
+	 * the task's end unpins them: a group's end needs no lookups.
+	 */
+	struct pobj **rets;
 	uint32_t missing;   /* deps not sealed yet */
 	int slot;           /* dispatched to; -1 when not */
 	uint64_t payload_off; /* store block holding the payload, or PP_INLINE */
@@ -372,7 +377,8 @@ static struct ptask *task_copy(struct pp_driver *d, const tarn_task_desc_t *t)
 {
 	size_t deps = t->num_deps * sizeof(tarn_ref_t), rets = t->num_returns * sizeof(tarn_ref_t);
 	size_t name = strlen(t->name) + 1;
-	size_t total = sizeof(struct ptask) + deps + rets + t->payload_len + name;
+	size_t objs = t->num_returns * sizeof(struct pobj *);
+	size_t total = sizeof(struct ptask) + deps + rets + objs + t->payload_len + name;
 	struct ptask *p;
 	unsigned char *q;
 
@@ -395,6 +401,9 @@ static struct ptask *task_copy(struct pp_driver *d, const tarn_task_desc_t *t)
 	memcpy(q, t->returns, rets);
 	p->d.returns = (const tarn_ref_t *)q;
 	q += rets;
+	p->rets = (struct pobj **)q;
+	memset(q, 0, objs);
+	q += objs;
 	if (t->payload_len)
 		memcpy(q, t->payload, t->payload_len);
 	p->d.payload = q;
@@ -443,7 +452,19 @@ static void unpin_all(struct pp_driver *d, const tarn_ref_t *refs, size_t n)
 static void task_unpin_deps(struct pp_driver *d, struct ptask *t)
 {
 	unpin_all(d, t->d.deps, t->d.num_deps);
-	unpin_all(d, t->d.returns, t->d.num_returns);
+	for (size_t i = 0; i < t->d.num_returns; i++) {
+		struct pobj *o = t->rets[i];
+
+		if (!o) {
+			unpin_all(d, &t->d.returns[i], 1);
+			continue;
+		}
+		t->rets[i] = NULL;
+		if (o->pins) {
+			o->pins--;
+			obj_maybe_free(d, o);
+		}
+	}
 }
 
 /* Write @msg as an error object for each return of @t (lock held). */
@@ -659,6 +680,7 @@ static void register_locked(struct pp_driver *d, struct ptask *t)
 			o = obj_new(d, t->d.returns[i]);
 		o->holds++;
 		o->pins++; /* its producer's, until the task ends */
+		t->rets[i] = o;
 	}
 	for (size_t i = 0; i < t->d.num_deps; i++) {
 		struct pobj *o = obj_find(d, t->d.deps[i]);
@@ -698,7 +720,7 @@ static void task_finished(struct pp_driver *d, struct pworker *w, const struct m
 	if (d->host->task_done)
 		d->host->task_done(d->host->host, &t->d, &m->report);
 	for (size_t i = 0; i < t->d.num_returns; i++) {
-		struct pobj *o = obj_find(d, t->d.returns[i]);
+		struct pobj *o = t->rets[i] ? t->rets[i] : obj_find(d, t->d.returns[i]);
 
 		unsealed |= o && !o->sealed;
 	}

@@ -213,6 +213,24 @@ static struct pobj *obj_new(struct pp_driver *d, tarn_ref_t ref)
 	return o;
 }
 
+/* @ref's record, made when it has none: one table lookup (results are new). */
+static struct pobj *obj_find_or_new(struct pp_driver *d, tarn_ref_t ref)
+{
+	struct pobj *o = pp_pool_alloc(&d->obj_pool), *old;
+
+	if (!o)
+		g_error("procpool: out of memory for an object record");
+	old = reftab_put_if_absent(&d->objs, ref, o);
+	if (old) {
+		pp_pool_free(&d->obj_pool, o);
+		return old;
+	}
+	o->ref = ref;
+	o->off = PP_INLINE;
+	o->alloc_slot = -1;
+	return o;
+}
+
 static void obj_free_bytes(struct pobj *o)
 {
 	if (o->bytes != o->small)
@@ -674,10 +692,8 @@ static void register_locked(struct pp_driver *d, struct ptask *t)
 {
 	/* The submitter's hold on each result exists from now on. */
 	for (size_t i = 0; i < t->d.num_returns; i++) {
-		struct pobj *o = obj_find(d, t->d.returns[i]);
+		struct pobj *o = obj_find_or_new(d, t->d.returns[i]);
 
-		if (!o)
-			o = obj_new(d, t->d.returns[i]);
 		o->holds++;
 		o->pins++; /* its producer's, until the task ends */
 		t->rets[i] = o;

@@ -218,6 +218,29 @@ void reftab_put(struct reftab *t, tarn_ref_t key, void *val)
 	*slot = val;
 }
 
+void *reftab_put_if_absent(struct reftab *t, tarn_ref_t key, void *val)
+{
+	struct reftab_page *p;
+	void **slot;
+
+	if (key.origin != t->dense_origin) {
+		void *old = oa_find(t, key);
+
+		if (old)
+			return old;
+		oa_put(t, key, val);
+		return NULL;
+	}
+	p = page_of(t, key.seq, true);
+	slot = &p->val[key.seq & (PAGE_SLOTS - 1)];
+	if (*slot)
+		return *slot;
+	*slot = val;
+	p->count++;
+	t->len++;
+	return NULL;
+}
+
 void *reftab_remove(struct reftab *t, tarn_ref_t key)
 {
 	struct reftab_page *p;

@@ -65,6 +65,12 @@ void *reftab_find(struct reftab *t, tarn_ref_t key);
 /* Store @val (not NULL) under @key, replacing any value there. */
 void reftab_put(struct reftab *t, tarn_ref_t key, void *val);
 
+/*
+ * Store @val under @key unless the table holds it already: returns the
+ * value there, or NULL when @val went in. One lookup for find-or-add.
+ */
+void *reftab_put_if_absent(struct reftab *t, tarn_ref_t key, void *val);
+
 /* Remove @key; returns its value, or NULL when it was not there. */
 void *reftab_remove(struct reftab *t, tarn_ref_t key);
 

@@ -166,3 +166,27 @@ Test(reftab, emptied_pages_are_reused_then_trimmed)
 	cr_assert_eq(reftab_size(&t), 0);
 	reftab_fini(&t);
 }
+
+Test(reftab, put_if_absent_adds_once)
+{
+	struct reftab t;
+
+	reftab_init(&t, 0);
+	for (uint64_t origin = 0; origin < 2; origin++) {
+		for (uint64_t s = 1; s <= 10000; s++) {
+			tarn_ref_t r = {origin, s};
+
+			cr_assert_null(reftab_put_if_absent(&t, r, val_of(r)), "%lu:%lu", origin, s);
+			cr_assert_eq(reftab_put_if_absent(&t, r, (void *)1), val_of(r),
+				     "%lu:%lu: a second add replaced the first", origin, s);
+			cr_assert_eq(reftab_find(&t, r), val_of(r));
+		}
+	}
+	cr_assert_eq(reftab_size(&t), 20000);
+	for (uint64_t origin = 0; origin < 2; origin++)
+		for (uint64_t s = 1; s <= 10000; s++)
+			cr_assert_eq(reftab_remove(&t, (tarn_ref_t){origin, s}),
+				     val_of((tarn_ref_t){origin, s}));
+	cr_assert_eq(reftab_size(&t), 0);
+	reftab_fini(&t);
+}

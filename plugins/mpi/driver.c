@@ -1059,8 +1059,7 @@ void tm_driver_tick(struct tarn_backend *be)
 	g_mutex_lock(&be->lock);
 	/* Memory a batch left unused for a second goes back. */
 	pp_pool_trim_due(&d->obj_pool);
-	if (g_get_monotonic_time() - d->objs.trimmed_us >= G_USEC_PER_SEC)
-		reftab_trim(&d->objs);
+	reftab_trim_due(&d->objs);
 	for (int r = TM_MONITOR; r < be->size; r++) {
 		struct tm_rank *k = &d->ranks[r];
 		bool gone;

@@ -1523,8 +1523,7 @@ static gpointer progress_main(gpointer data)
 			d->last_reap_ns = now;
 			/* Memory a batch left unused for a second goes back. */
 			pp_pool_trim_due(&d->obj_pool);
-			if (g_get_monotonic_time() - d->objs.trimmed_us >= G_USEC_PER_SEC)
-				reftab_trim(&d->objs);
+			reftab_trim_due(&d->objs);
 		}
 		lost = d->lost->len > 0;
 		g_mutex_unlock(&d->lock);

@@ -269,8 +269,7 @@ void *reftab_remove(struct reftab *t, tarn_ref_t key)
 		g_free(k);
 		p->next = t->spare;
 		t->spare = p;
-		if (g_get_monotonic_time() - t->trimmed_us >= G_USEC_PER_SEC)
-			reftab_trim(t);
+		reftab_trim_due(t);
 	}
 	return val;
 }
@@ -281,6 +280,12 @@ void reftab_trim(struct reftab *t)
 	t->aged = t->spare;
 	t->spare = NULL;
 	t->trimmed_us = g_get_monotonic_time();
+}
+
+void reftab_trim_due(struct reftab *t)
+{
+	if (g_get_monotonic_time() - t->trimmed_us >= G_USEC_PER_SEC)
+		reftab_trim(t);
 }
 
 size_t reftab_spare_pages(const struct reftab *t)

@@ -81,6 +81,8 @@ void *reftab_remove(struct reftab *t, tarn_ref_t key);
  * one's pages instead of faulting in fresh memory.
  */
 void reftab_trim(struct reftab *t);
+/* reftab_trim() if a second has passed since it last ran. */
+void reftab_trim_due(struct reftab *t);
 
 /* Emptied pages kept for reuse (for tests). */
 size_t reftab_spare_pages(const struct reftab *t);

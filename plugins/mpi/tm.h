@@ -225,6 +225,8 @@ struct tm_rank {
 struct tm_driver;
 struct tm_worker;
 
+struct tm_pack;
+
 struct tarn_backend {
 	const tarn_host_services_t *host;
 	int rank, size;
@@ -261,6 +263,9 @@ struct tarn_backend {
 	atomic_bool stop;
 	atomic_bool failed; /* the comm thread gave up: the job is ending */
 	GPtrArray *sends;   /* struct tm_send in flight */
+	struct tm_pack *packs; /* per destination, the token's holder only */
+	unsigned char *rbuf;   /* receive buffer, the token's holder only */
+	size_t rcap;
 	double backoff;     /* seconds */
 	bool round_robin;   /* UNIDIST_MPI_SCHEDULING=round-robin */
 	uint64_t spin_ns;

@@ -866,6 +866,15 @@ static int mpib_query(const tarn_host_services_t *host, char *reason, size_t len
 	return 0;
 }
 
+static void free_buffers(struct tarn_backend *be)
+{
+	if (be->packs)
+		for (int i = 0; i < be->size; i++)
+			g_free(be->packs[i].buf);
+	g_free(be->packs);
+	g_free(be->rbuf);
+}
+
 void tm_start_comm(struct tarn_backend *be)
 {
 	be->packs = g_new0(struct tm_pack, be->size);
@@ -947,6 +956,7 @@ fail:
 		fclose(be->log);
 	g_hash_table_destroy(be->pending);
 	g_ptr_array_free(be->sends, TRUE);
+	free_buffers(be);
 	g_free(be);
 	return rc;
 }
@@ -973,11 +983,7 @@ static int mpib_close(tarn_backend_t *be)
 		fclose(be->log);
 	g_hash_table_destroy(be->pending);
 	g_ptr_array_free(be->sends, TRUE);
-	if (be->packs)
-		for (int i = 0; i < be->size; i++)
-			g_free(be->packs[i].buf);
-	g_free(be->packs);
-	g_free(be->rbuf);
+	free_buffers(be);
 	g_mutex_clear(&be->lock);
 	g_cond_clear(&be->changed);
 	g_mutex_clear(&be->out_lock);

@@ -294,17 +294,20 @@ void tm_send_bulk(struct tarn_backend *be, int dest, const void *data, size_t le
 	g_mutex_unlock(&be->out_lock);
 }
 
-/* Comm thread only. */
-static void isend(struct tarn_backend *be, int dest, int tag, const void *buf, size_t len,
-		  void *owned, void (*done)(void *), void *arg)
+/*
+ * Comm thread only (the token's holder). With @test_now, a send complete
+ * on its first test is not tracked and true returned: @owned stays the
+ * caller's and @done is not called. Otherwise the send keeps @owned (freed
+ * on completion, then @done(@arg)).
+ */
+static bool isend(struct tarn_backend *be, int dest, int tag, const void *buf, size_t len,
+		  void *owned, void (*done)(void *), void *arg, bool test_now)
 {
-	struct tm_send *s = g_new0(struct tm_send, 1);
-	int rc;
+	struct tm_send *s;
+	MPI_Request req;
+	int rc, flag = 0;
 
-	s->buf = owned;
-	s->done = done;
-	s->arg = arg;
-	rc = MPI_Isend(buf, (int)len, MPI_BYTE, dest, tag, be->comm, &s->req);
+	rc = MPI_Isend(buf, (int)len, MPI_BYTE, dest, tag, be->comm, &req);
 	if (rc != MPI_SUCCESS) {
 		char msg[256];
 
@@ -312,7 +315,15 @@ static void isend(struct tarn_backend *be, int dest, int tag, const void *buf, s
 			 be->rank, dest, rc);
 		tm_abort_job(be, msg);
 	}
+	if (test_now && MPI_Test(&req, &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && flag)
+		return true;
+	s = g_new0(struct tm_send, 1);
+	s->req = req;
+	s->buf = owned;
+	s->done = done;
+	s->arg = arg;
 	g_ptr_array_add(be->sends, s);
+	return false;
 }
 
 static void complete_sends(struct tarn_backend *be)
@@ -352,43 +363,21 @@ struct tm_pack {
  */
 #define TM_PACK_EAGER 4096u
 
-/* Receive buffers up to this size are kept for the next message. */
-#define TM_PACK_KEEP 65536u
+/* A receive buffer up to this size is kept for the next message. */
+#define TM_RBUF_KEEP 65536u
 
 static void flush_pack(struct tarn_backend *be, int dest, struct tm_pack *p)
 {
-	MPI_Request req;
-	int done = 0;
-
 	if (!p->len)
 		return;
-	if (p->len > TM_PACK_EAGER) {
-		isend(be, dest, TM_TAG_MSG, p->buf, p->len, p->buf, NULL, NULL);
-		p->buf = NULL;
-		p->cap = 0;
-		p->len = 0;
-		return;
-	}
 	/*
-	 * When the send of a small pack is not complete on the first test
-	 * (the receiver's queue is full, or it is gone), the send keeps
-	 * the buffer and this pack starts a new one: never wait here, or a
+	 * A small pack whose send is not complete on the first test (the
+	 * receiver's queue is full, or it is gone) is handed to the send like
+	 * a big one, and this pack starts a new buffer: never wait here, or a
 	 * dead peer would hang the thread that notices it is dead.
 	 */
-	if (MPI_Isend(p->buf, (int)p->len, MPI_BYTE, dest, TM_TAG_MSG, be->comm, &req) !=
-	    MPI_SUCCESS) {
-		char msg[256];
-
-		snprintf(msg, sizeof(msg), "rank %d cannot send to rank %d", be->rank, dest);
-		tm_abort_job(be, msg);
-	}
-	MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-	if (!done) {
-		struct tm_send *s = g_new0(struct tm_send, 1);
-
-		s->buf = p->buf;
-		s->req = req;
-		g_ptr_array_add(be->sends, s);
+	if (!isend(be, dest, TM_TAG_MSG, p->buf, p->len, p->buf, NULL, NULL,
+		   p->len <= TM_PACK_EAGER)) {
 		p->buf = NULL;
 		p->cap = 0;
 	}
@@ -421,7 +410,7 @@ static bool drain_out(struct tarn_backend *be)
 				bool last = off + n >= m->len;
 
 				isend(be, m->dest, TM_TAG_BULK, (const char *)m->ext + off, n, NULL,
-				      last ? m->done : NULL, m->arg);
+				      last ? m->done : NULL, m->arg, false);
 				off += n;
 			} while (off < m->len);
 		} else {
@@ -431,6 +420,11 @@ static bool drain_out(struct tarn_backend *be)
 			if (p->len + need > TM_PACK_MAX)
 				flush_pack(be, m->dest, p);
 			if (p->len + need > p->cap) {
+				/*
+				 * Grow as needed: a whole TM_PACK_MAX for one small
+				 * message is above malloc's mmap threshold, a
+				 * system call or two per message.
+				 */
 				p->cap = MAX(MAX(p->cap * 2, (size_t)4096), p->len + need);
 				p->buf = g_realloc(p->buf, p->cap);
 			}
@@ -528,7 +522,7 @@ static bool poll_in(struct tarn_backend *be)
 			tm_abort_job(be, msg);
 		}
 		dispatch_buffer(be, st.MPI_SOURCE, buf, (size_t)count);
-		if (be->rcap > TM_PACK_KEEP) {
+		if (be->rcap > TM_RBUF_KEEP) {
 			/* a big one: do not keep it */
 			g_free(be->rbuf);
 			be->rbuf = NULL;

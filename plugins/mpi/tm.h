@@ -63,6 +63,7 @@ enum tm_msg {
 	T_DATA,      /* owner -> fetcher: struct tm_data [+ bytes or a bulk message] */
 	T_EXIT,      /* driver -> rank */
 	T_BYE,       /* rank -> driver, its last message */
+	T_BIG,       /* struct tm_big: one message too big for a pack follows as bulk */
 	/* driver -> worker */
 	T_TASK = 16, /* struct tm_task ... */
 	T_LOCATED,   /* struct tm_data [+ bytes] */
@@ -91,6 +92,17 @@ struct tm_frame {
 	uint32_t type;
 	uint32_t pad_;
 	uint64_t len; /* bytes after the frame, before padding to 8 */
+};
+
+/*
+ * A message bigger than a receive buffer (TM_PACK_MAX): this frame takes
+ * its place in the pack, and its bytes follow as TM_TAG_BULK messages,
+ * like an object's.
+ */
+struct tm_big {
+	uint32_t type;
+	uint32_t pad_;
+	uint64_t len;
 };
 
 struct tm_hello {
@@ -226,6 +238,7 @@ struct tm_driver;
 struct tm_worker;
 
 struct tm_pack;
+struct tm_rx;
 
 struct tarn_backend {
 	const tarn_host_services_t *host;
@@ -264,8 +277,8 @@ struct tarn_backend {
 	atomic_bool failed; /* the comm thread gave up: the job is ending */
 	GPtrArray *sends;   /* struct tm_send in flight */
 	struct tm_pack *packs; /* per destination, the token's holder only */
-	unsigned char *rbuf;   /* receive buffer, the token's holder only */
-	size_t rcap;
+	struct tm_rx *rx;      /* preposted receives, the token's holder only */
+	unsigned rx_next;      /* the one that completes first */
 	double backoff;     /* seconds */
 	bool round_robin;   /* UNIDIST_MPI_SCHEDULING=round-robin */
 	uint64_t spin_ns;

@@ -5,7 +5,7 @@
  * Run under mpiexec (SPMD) or alone (spawn) by the scripts next to it; every
  * rank runs main(), and tarn_init() returns on the driver only.
  *
- * Usage: test-mpi-check life|gc|idle|die|place|store on|off|batch on|off
+ * Usage: test-mpi-check life|gc|idle|die|place|big|store on|off|batch on|off
  */
 #include <dirent.h>
 #include <stdbool.h>
@@ -53,6 +53,56 @@ TARN_TASK(check)
 		if (p[i] != (unsigned char)((i * 7 + (size_t)seed) & 0xff))
 			return tarn_task_fail(ctx, "byte %zu is wrong", i);
 	return tarn_task_return_i64(ctx, 0, (int64_t)n);
+}
+
+/* The total size of all arguments (bytes or objects, inline or not). */
+TARN_TASK(sizes)
+{
+	int64_t total = 0;
+
+	for (size_t i = 0; i < tarn_task_num_args(ctx); i++) {
+		const void *p;
+		size_t n;
+
+		if (tarn_task_arg(ctx, i, &p, &n))
+			return tarn_task_fail(ctx, "%s", tarn_last_error());
+		total += (int64_t)n;
+	}
+	return tarn_task_return_i64(ctx, 0, total);
+}
+
+static void pattern(unsigned char *p, size_t n, int64_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)((i * 7 + (size_t)seed) & 0xff);
+}
+
+/* From a worker: submits check() of @n bytes passed by value, returns its answer. */
+TARN_TASK(nest_big)
+{
+	int64_t n, v;
+	unsigned char *buf;
+	tarn_arg_t a[2];
+	tarn_ref_t r;
+	int rc;
+
+	if (tarn_task_arg_i64(ctx, 0, &n))
+		return tarn_task_fail(ctx, "%s", tarn_last_error());
+	buf = malloc((size_t)n);
+	if (!buf)
+		return tarn_task_fail(ctx, "malloc");
+	pattern(buf, (size_t)n, 5);
+	a[0] = tarn_arg_bytes(buf, (size_t)n);
+	a[1] = tarn_arg_i64(5);
+	rc = tarn_remote("check", a, 2, NULL, &r);
+	free(buf); /* copied at submit */
+	if (rc)
+		return tarn_task_fail(ctx, "nested submit: %s", tarn_last_error());
+	rc = tarn_get_i64(r, 60, &v);
+	tarn_ref_release(r);
+	if (rc)
+		return tarn_task_fail(ctx, "nested get: %s", tarn_last_error());
+	return tarn_task_return_i64(ctx, 0, v);
 }
 
 /* Puts an object from inside a task, releases it, returns its size. */
@@ -585,6 +635,44 @@ static void place(void)
 	printf("place: ok\n");
 }
 
+/*
+ * Messages bigger than a receive buffer (256 KiB): a task with a 1 MiB
+ * argument by value, a nested one from a worker, and a task whose many
+ * small (inline) arguments add up to more than a buffer.
+ */
+static void big(void)
+{
+	size_t n = (1u << 20) + 13;
+	unsigned char *buf = malloc(n);
+	tarn_ref_t deps[12];
+	tarn_arg_t d[12];
+
+	if (!buf)
+		FAIL("malloc");
+	for (int round = 0; round < 3; round++) {
+		tarn_arg_t a[2] = {tarn_arg_bytes(buf, n), tarn_arg_i64(round)};
+		tarn_arg_t b[1] = {tarn_arg_i64((int64_t)n + round)};
+
+		pattern(buf, n, round);
+		if (get_i64(call("check", a, 2)) != (int64_t)n)
+			FAIL("a task with a 1 MiB argument saw the wrong bytes");
+		if (get_i64(call("nest_big", b, 1)) != (int64_t)n + round)
+			FAIL("a nested task with a 1 MiB argument saw the wrong bytes");
+	}
+	free(buf);
+	for (int i = 0; i < 12; i++) {
+		tarn_arg_t a[2] = {tarn_arg_i64(60000 + i), tarn_arg_i64(i)};
+
+		deps[i] = call("make", a, 2);
+		d[i] = tarn_arg_ref(deps[i]);
+	}
+	if (get_i64(call("sizes", d, 12)) != 12 * 60000 + 66)
+		FAIL("a task with 12 arguments of 60 KB saw the wrong sizes");
+	for (int i = 0; i < 12; i++)
+		tarn_ref_release(deps[i]);
+	printf("big: ok\n");
+}
+
 int main(int argc, char **argv)
 {
 	tarn_init_opts_t opts = {&argc, &argv};
@@ -609,12 +697,14 @@ int main(int argc, char **argv)
 		die();
 	else if (strcmp(what, "place") == 0)
 		place();
+	else if (strcmp(what, "big") == 0)
+		big();
 	else if (strcmp(what, "store") == 0 && argc > 2)
 		store(argv[2]);
 	else if (strcmp(what, "batch") == 0 && argc > 2)
 		batch(argv[2]);
 	else
-		FAIL("usage: %s life|gc|idle|die|place|store on|off|batch on|off", argv[0]);
+		FAIL("usage: %s life|gc|idle|die|place|big|store on|off|batch on|off", argv[0]);
 	rc = tarn_shutdown();
 	if (rc)
 		FAIL("tarn_shutdown: %s", tarn_last_error());

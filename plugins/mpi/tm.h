@@ -271,6 +271,7 @@ struct tarn_backend {
 	GMutex out_lock;
 	GCond out_cond;
 	GQueue out;
+	atomic_bool out_any; /* @out may be non-empty (set under out_lock) */
 	bool comm_sleeping;
 	GThread *comm_thread;
 	atomic_bool stop;

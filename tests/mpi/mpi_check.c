@@ -25,7 +25,14 @@
 		exit(1);                                                                       \
 	} while (0)
 
-/* n bytes, byte i = (i * 7 + seed) & 0xff */
+/* byte i = (i * 7 + seed) & 0xff */
+static void pattern(unsigned char *p, size_t n, int64_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)((i * 7 + (size_t)seed) & 0xff);
+}
+
+/* n bytes of pattern() */
 TARN_TASK(make)
 {
 	int64_t n, seed;
@@ -35,8 +42,7 @@ TARN_TASK(make)
 		return tarn_task_fail(ctx, "%s", tarn_last_error());
 	if (tarn_task_return_alloc(ctx, 0, (size_t)n, (void **)&p))
 		return -1;
-	for (int64_t i = 0; i < n; i++)
-		p[i] = (unsigned char)((i * 7 + seed) & 0xff);
+	pattern(p, (size_t)n, seed);
 	return 0;
 }
 
@@ -69,12 +75,6 @@ TARN_TASK(sizes)
 		total += (int64_t)n;
 	}
 	return tarn_task_return_i64(ctx, 0, total);
-}
-
-static void pattern(unsigned char *p, size_t n, int64_t seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)((i * 7 + (size_t)seed) & 0xff);
 }
 
 /* From a worker: submits check() of @n bytes passed by value, returns its answer. */

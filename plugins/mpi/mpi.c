@@ -595,9 +595,6 @@ static void cancel_receives(struct tarn_backend *be)
 	be->rx = NULL;
 }
 
-static void dispatch_buffer(struct tarn_backend *be, int src, const unsigned char *buf,
-			    size_t len);
-
 static void dispatch_one(struct tarn_backend *be, int src, uint32_t type, const unsigned char *p,
 			 size_t len)
 {

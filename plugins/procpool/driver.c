@@ -28,19 +28,36 @@
 
 extern char **environ;
 
+/*
+ * One cache line: a batch touches each of a million records three times
+ * (seal, get, release), each time a miss, so a record that spans two
+ * lines costs two. What is rarely there (tasks and workers waiting for
+ * an unsealed object) lives in d->waits instead.
+ */
 struct pobj {
 	tarn_ref_t ref;
-	bool made;   /* bytes exist (maybe unsealed) */
-	bool sealed;
-	uint32_t flags;
 	uint64_t len;
 	uint64_t off;          /* store offset, or PP_INLINE */
-	unsigned char *bytes;  /* the inline copy: small, or on the heap */
-	/* Most results are a few bytes: keep them without an allocation. */
-	_Alignas(8) unsigned char small[16];
+	union {
+		/* Most results are a few bytes: keep them without an allocation. */
+		unsigned char small[16];
+		unsigned char *heap; /* the inline copy, when @on_heap */
+	} u;
 	uint32_t holds;
 	uint32_t pins;         /* driver views, worker fetches, pending tasks */
-	int alloc_slot;        /* worker writing an unsealed store block, or -1 */
+	uint32_t flags;
+	int16_t alloc_slot;    /* worker writing an unsealed store block, or -1 */
+	bool made : 1;         /* bytes exist (maybe unsealed) */
+	bool sealed : 1;
+	bool on_heap : 1;      /* u.heap is an allocation of ours */
+	bool waited : 1;       /* d->waits has an entry for it */
+};
+
+_Static_assert(sizeof(struct pobj) == 64, "struct pobj: one cache line");
+_Static_assert(PP_MAX_WORKERS <= INT16_MAX, "pobj.alloc_slot holds a slot");
+
+/* Who waits for an unsealed object: d->waits, by record. */
+struct pobj_wait {
 	GPtrArray *waiters;    /* struct ptask waiting for this object */
 	GArray *fetchers;      /* struct fetcher: workers waiting in a fetch */
 };
@@ -163,6 +180,7 @@ struct pp_driver {
 	uint64_t next_origin;
 	struct reftab objs; /* ref -> pobj */
 	struct pp_pool obj_pool; /* struct pobj records */
+	GHashTable *waits;  /* struct pobj * -> struct pobj_wait */
 	struct ptask *spare_tasks; /* freed TASK_BLOCKs */
 	uint32_t nspare_tasks;
 	GHashTable *actors; /* actor -> pactor */
@@ -233,16 +251,25 @@ static struct pobj *obj_find_or_new(struct pp_driver *d, tarn_ref_t ref)
 
 static void obj_free_bytes(struct pobj *o)
 {
-	if (o->bytes != o->small)
-		g_free(o->bytes);
-	o->bytes = NULL;
+	if (o->on_heap)
+		g_free(o->u.heap);
+	o->on_heap = false;
+}
+
+/* The inline copy of @o's bytes. */
+static unsigned char *obj_bytes(struct pobj *o)
+{
+	return o->on_heap ? o->u.heap : o->u.small;
 }
 
 /* Room for @len inline bytes in @o (which has none); NULL when out of memory. */
 static unsigned char *obj_alloc_bytes(struct pobj *o, size_t len)
 {
-	o->bytes = len <= sizeof(o->small) ? o->small : g_try_malloc(len);
-	return o->bytes;
+	if (len <= sizeof(o->u.small))
+		return o->u.small;
+	o->u.heap = g_try_malloc(len);
+	o->on_heap = o->u.heap != NULL;
+	return o->u.heap;
 }
 
 static void obj_drop_bytes(struct pp_driver *d, struct pobj *o)
@@ -250,30 +277,80 @@ static void obj_drop_bytes(struct pp_driver *d, struct pobj *o)
 	if (o->off != PP_INLINE)
 		pp_arena_free(d->arena, o->off);
 	obj_free_bytes(o);
-	o->bytes = NULL;
 	o->off = PP_INLINE;
 	o->made = false;
 	o->alloc_slot = -1;
 }
 
+/* Who waits for @o, or NULL. */
+static struct pobj_wait *obj_wait(struct pp_driver *d, struct pobj *o)
+{
+	return o->waited ? g_hash_table_lookup(d->waits, o) : NULL;
+}
+
+static struct pobj_wait *obj_wait_make(struct pp_driver *d, struct pobj *o)
+{
+	struct pobj_wait *w = obj_wait(d, o);
+
+	if (!w) {
+		w = g_new0(struct pobj_wait, 1);
+		g_hash_table_insert(d->waits, o, w);
+		o->waited = true;
+	}
+	return w;
+}
+
+static void wait_free(gpointer p)
+{
+	struct pobj_wait *w = p;
+
+	if (w->waiters)
+		g_ptr_array_free(w->waiters, TRUE);
+	if (w->fetchers)
+		g_array_free(w->fetchers, TRUE);
+	g_free(w);
+}
+
+/* Take @o's entry out of d->waits: the caller frees it (wait_free). */
+static struct pobj_wait *obj_wait_steal(struct pp_driver *d, struct pobj *o)
+{
+	struct pobj_wait *w = obj_wait(d, o);
+
+	if (w)
+		g_hash_table_steal(d->waits, o);
+	o->waited = false;
+	return w;
+}
+
+/* What @o owns besides its record. */
+static void obj_free_parts(struct pp_driver *d, struct pobj *o)
+{
+	struct pobj_wait *w = obj_wait_steal(d, o);
+
+	if (w)
+		wait_free(w);
+	obj_free_bytes(o);
+}
+
 static void obj_free(struct pp_driver *d, struct pobj *o)
 {
-	if (o->waiters)
-		g_ptr_array_free(o->waiters, TRUE);
-	if (o->fetchers)
-		g_array_free(o->fetchers, TRUE);
-	obj_free_bytes(o);
-	if (d)
-		pp_pool_free(&d->obj_pool, o);
+	obj_free_parts(d, o);
+	pp_pool_free(&d->obj_pool, o);
 }
 
 /* Free @o when nobody needs it. An unsealed result stays for its producer. */
 static void obj_maybe_free(struct pp_driver *d, struct pobj *o)
 {
-	if (o->holds || o->pins || (o->made && !o->sealed) || (o->waiters && o->waiters->len))
+	struct pobj_wait *w;
+
+	if (o->holds || o->pins || (o->made && !o->sealed))
 		return;
-	if (!o->sealed && !o->made && (o->fetchers && o->fetchers->len))
-		return;
+	if ((w = obj_wait(d, o))) {
+		if (w->waiters && w->waiters->len)
+			return;
+		if (!o->sealed && !o->made && w->fetchers && w->fetchers->len)
+			return;
+	}
 	if (o->off != PP_INLINE)
 		pp_arena_free(d->arena, o->off);
 	o->off = PP_INLINE;
@@ -283,7 +360,7 @@ static void obj_maybe_free(struct pp_driver *d, struct pobj *o)
 
 static const void *obj_data(struct pp_driver *d, struct pobj *o)
 {
-	return o->off == PP_INLINE ? (const void *)o->bytes : d->store + o->off;
+	return o->off == PP_INLINE ? (const void *)obj_bytes(o) : d->store + o->off;
 }
 
 /* Holds handed to a worker's task code, counted per worker (lock held). */
@@ -351,7 +428,7 @@ static size_t obj_record(struct pobj *o, tarn_ref_t ref, int status, unsigned ch
 		memcpy(out, &m, sizeof(m));
 	if (o && status == 0 && o->off == PP_INLINE) {
 		if (out && o->len)
-			memcpy(out + sizeof(m), o->bytes, o->len);
+			memcpy(out + sizeof(m), obj_bytes(o), o->len);
 		n += pp_pad8(o->len);
 	}
 	return n;
@@ -500,7 +577,7 @@ static void store_error_locked(struct pp_driver *d, struct ptask *t, const char 
 		obj_drop_bytes(d, o);
 		if (!obj_alloc_bytes(o, len))
 			continue; /* no memory for the message: it stays unmade */
-		memcpy(o->bytes, msg, len);
+		memcpy(obj_bytes(o), msg, len);
 		o->len = len;
 		o->flags = TARN_OBJ_ERROR;
 		o->made = true;
@@ -665,23 +742,20 @@ static void task_dep_ready(struct pp_driver *d, struct ptask *t)
 
 static void seal_locked(struct pp_driver *d, struct pobj *o)
 {
+	struct pobj_wait *w;
+
 	o->sealed = true;
 	o->alloc_slot = -1;
-	if (o->waiters) {
-		for (guint i = 0; i < o->waiters->len; i++)
-			task_dep_ready(d, o->waiters->pdata[i]);
-		g_ptr_array_set_size(o->waiters, 0);
-	}
-	if (o->fetchers) {
-		GArray *f = o->fetchers;
-
-		o->fetchers = NULL;
-		for (guint i = 0; i < f->len; i++) {
-			struct fetcher *x = &g_array_index(f, struct fetcher, i);
+	/* Nobody waits for a sealed object: the entry goes. */
+	if ((w = obj_wait_steal(d, o))) {
+		for (guint i = 0; w->waiters && i < w->waiters->len; i++)
+			task_dep_ready(d, w->waiters->pdata[i]);
+		for (guint i = 0; w->fetchers && i < w->fetchers->len; i++) {
+			struct fetcher *x = &g_array_index(w->fetchers, struct fetcher, i);
 
 			reply_fetch(d, x->slot, x->req, o, o->ref, 0);
 		}
-		g_array_free(f, TRUE);
+		wait_free(w);
 	}
 	changed_locked(d);
 	obj_maybe_free(d, o);
@@ -705,9 +779,11 @@ static void register_locked(struct pp_driver *d, struct ptask *t)
 			continue; /* unknown: the task will see TARN_ENOENT */
 		o->pins++;
 		if (!o->sealed) {
-			if (!o->waiters)
-				o->waiters = g_ptr_array_new();
-			g_ptr_array_add(o->waiters, t);
+			struct pobj_wait *w = obj_wait_make(d, o);
+
+			if (!w->waiters)
+				w->waiters = g_ptr_array_new();
+			g_ptr_array_add(w->waiters, t);
 			t->missing++;
 		}
 	}
@@ -781,7 +857,7 @@ static void on_seal(struct pp_driver *d, struct pworker *w, const struct m_obj *
 			       "-byte result from worker %d", m->len, w->slot);
 			return;
 		}
-		memcpy(o->bytes, bytes, m->len);
+		memcpy(obj_bytes(o), bytes, m->len);
 	} else if (o->off != m->off) {
 		pp_log(d->host, TARN_LOG_ERROR, "worker %d sealed %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT
 		       " at an offset it was not given", w->slot, m->ref.origin, m->ref.seq);
@@ -833,9 +909,13 @@ static void on_fetch(struct pp_driver *d, struct pworker *w, const struct m_req 
 		reply_fetch(d, w->slot, m->req, o, o->ref, 0);
 		return;
 	}
-	if (!o->fetchers)
-		o->fetchers = g_array_new(FALSE, FALSE, sizeof(struct fetcher));
-	g_array_append_val(o->fetchers, f);
+	{
+		struct pobj_wait *wt = obj_wait_make(d, o);
+
+		if (!wt->fetchers)
+			wt->fetchers = g_array_new(FALSE, FALSE, sizeof(struct fetcher));
+		g_array_append_val(wt->fetchers, f);
+	}
 }
 
 static void on_unpin(struct pp_driver *d, struct pworker *w, const tarn_ref_t *ref)
@@ -1651,6 +1731,7 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	/* The driver's own refs (origin 0) are the dense sequence. */
 	reftab_init(&d->objs, 0);
 	pp_pool_init(&d->obj_pool, sizeof(struct pobj));
+	d->waits = g_hash_table_new_full(NULL, NULL, NULL, wait_free);
 	d->actors = g_hash_table_new_full(pp_ref_hash, pp_ref_equal, NULL, NULL);
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
@@ -1749,20 +1830,22 @@ int pp_driver_close(struct tarn_backend *be)
 
 		reftab_values(&d->objs, all);
 		for (guint j = 0; j < all->len; j++) {
-			struct pobj *o = all->pdata[j];
+			struct pobj_wait *w = obj_wait(d, all->pdata[j]);
 
-			for (guint i = 0; o->waiters && i < o->waiters->len; i++)
-				if (g_hash_table_add(seen, o->waiters->pdata[i]))
-					task_free(d, o->waiters->pdata[i]);
+			for (guint i = 0; w && w->waiters && i < w->waiters->len; i++)
+				if (g_hash_table_add(seen, w->waiters->pdata[i]))
+					task_free(d, w->waiters->pdata[i]);
 		}
 		g_hash_table_destroy(seen);
 		/* Their slabs go all at once below. */
 		for (guint j = 0; j < all->len; j++)
-			obj_free(NULL, all->pdata[j]);
+			obj_free_parts(d, all->pdata[j]);
 		g_ptr_array_free(all, TRUE);
 		reftab_fini(&d->objs);
 	}
 	pp_pool_fini(&d->obj_pool);
+	if (d->waits)
+		g_hash_table_destroy(d->waits);
 	if (d->lost) {
 		for (guint i = 0; i < d->lost->len; i++) {
 			struct lost *l = d->lost->pdata[i];
@@ -1969,7 +2052,7 @@ int pp_driver_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	o->len = len;
 	o->flags = flags;
 	o->made = true;
-	*data = off == PP_INLINE ? (void *)o->bytes : d->store + off;
+	*data = off == PP_INLINE ? (void *)obj_bytes(o) : d->store + off;
 out:
 	g_mutex_unlock(&d->lock);
 	return rc;

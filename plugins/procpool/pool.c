@@ -27,7 +27,8 @@ struct pp_slab {
 	uint32_t live;   /* records handed out */
 	uint32_t fresh;  /* records never handed out, from this index on */
 	bool in_room;
-	_Alignas(16) unsigned char recs[];
+	/* Line-aligned: a 64-byte record is one cache line. */
+	_Alignas(64) unsigned char recs[];
 };
 
 static struct pp_slab *slab_of(void *rec)

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -21,6 +22,15 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #include "pp.h"
 #include "pool.h"
@@ -193,6 +203,13 @@ struct pp_driver {
 	char *preload;
 	char **argv;
 	char hostname[128];
+	/*
+	 * What workers run: /proc/self/exe, which stays this program even if
+	 * its file is replaced meanwhile. Under valgrind that link names
+	 * valgrind's tool, which cannot run alone; valgrind's readlink() of
+	 * it gives the program's path, and the workers run under valgrind too.
+	 */
+	char exe[PATH_MAX];
 	uint64_t last_reap_ns;
 	uint32_t start_failures; /* workers in a row that died before serving */
 	char *broken;           /* why the pool stopped starting workers */
@@ -1291,7 +1308,7 @@ static int spawn_worker(struct pp_driver *d, int slot)
 	/* dup2 onto itself clears close-on-exec in the child only. */
 	posix_spawn_file_actions_adddup2(&fa, d->ctl_fd, d->ctl_fd);
 	posix_spawn_file_actions_adddup2(&fa, d->store_fd, d->store_fd);
-	rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, d->argv, env);
+	rc = posix_spawn(&pid, d->exe, &fa, NULL, d->argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	g_strfreev(env);
 	if (rc) {
@@ -1736,6 +1753,14 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
 	d->argv = read_cmdline();
+	snprintf(d->exe, sizeof(d->exe), "/proc/self/exe");
+	if (RUNNING_ON_VALGRIND) {
+		ssize_t n = readlink("/proc/self/exe", d->exe, sizeof(d->exe) - 1);
+
+		d->exe[n > 0 ? n : 0] = '\0';
+		if (n <= 0)
+			snprintf(d->exe, sizeof(d->exe), "/proc/self/exe");
+	}
 	if (gethostname(d->hostname, sizeof(d->hostname) - 1) != 0)
 		snprintf(d->hostname, sizeof(d->hostname), "localhost");
 	for (uint32_t i = 0; i < d->nworkers; i++) {

@@ -11,7 +11,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -209,7 +208,7 @@ struct pp_driver {
 	 * valgrind's tool, which cannot run alone; valgrind's readlink() of
 	 * it gives the program's path, and the workers run under valgrind too.
 	 */
-	char exe[PATH_MAX];
+	char *exe;
 	uint64_t last_reap_ns;
 	uint32_t start_failures; /* workers in a row that died before serving */
 	char *broken;           /* why the pool stopped starting workers */
@@ -917,6 +916,7 @@ static void on_fetch(struct pp_driver *d, struct pworker *w, const struct m_req 
 {
 	struct pobj *o = obj_find(d, m->ref);
 	struct fetcher f = {.slot = w->slot, .req = m->req};
+	struct pobj_wait *wt;
 
 	if (!o || !o->holds) {
 		reply_fetch(d, w->slot, m->req, NULL, m->ref, TARN_ENOENT);
@@ -926,13 +926,10 @@ static void on_fetch(struct pp_driver *d, struct pworker *w, const struct m_req 
 		reply_fetch(d, w->slot, m->req, o, o->ref, 0);
 		return;
 	}
-	{
-		struct pobj_wait *wt = obj_wait_make(d, o);
-
-		if (!wt->fetchers)
-			wt->fetchers = g_array_new(FALSE, FALSE, sizeof(struct fetcher));
-		g_array_append_val(wt->fetchers, f);
-	}
+	wt = obj_wait_make(d, o);
+	if (!wt->fetchers)
+		wt->fetchers = g_array_new(FALSE, FALSE, sizeof(struct fetcher));
+	g_array_append_val(wt->fetchers, f);
 }
 
 static void on_unpin(struct pp_driver *d, struct pworker *w, const tarn_ref_t *ref)
@@ -1753,14 +1750,9 @@ int pp_driver_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
 	d->argv = read_cmdline();
-	snprintf(d->exe, sizeof(d->exe), "/proc/self/exe");
-	if (RUNNING_ON_VALGRIND) {
-		ssize_t n = readlink("/proc/self/exe", d->exe, sizeof(d->exe) - 1);
-
-		d->exe[n > 0 ? n : 0] = '\0';
-		if (n <= 0)
-			snprintf(d->exe, sizeof(d->exe), "/proc/self/exe");
-	}
+	d->exe = RUNNING_ON_VALGRIND ? g_file_read_link("/proc/self/exe", NULL) : NULL;
+	if (!d->exe)
+		d->exe = g_strdup("/proc/self/exe");
 	if (gethostname(d->hostname, sizeof(d->hostname) - 1) != 0)
 		snprintf(d->hostname, sizeof(d->hostname), "localhost");
 	for (uint32_t i = 0; i < d->nworkers; i++) {
@@ -1898,6 +1890,7 @@ int pp_driver_close(struct tarn_backend *be)
 	if (d->store_fd >= 0)
 		close(d->store_fd);
 	g_strfreev(d->argv);
+	g_free(d->exe);
 	g_free(d->preload);
 	free(d->plugin_path);
 	g_cond_clear(&d->changed);

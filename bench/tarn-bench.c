@@ -730,7 +730,7 @@ static int noop_batch_once(size_t n, double *submit, double *total)
 {
 	tarn_ref_t *refs = malloc(n * sizeof(*refs));
 	double t0 = now();
-	int64_t v;
+	int64_t v = 0;
 	int rc;
 
 	if (!refs)
@@ -742,15 +742,19 @@ static int noop_batch_once(size_t n, double *submit, double *total)
 	}
 	*submit = now() - t0;
 #ifdef TARN_HAVE_GET_BATCH
-	/* Results come back as they were submitted: many at a time. */
-	for (size_t i = 0; i < n && !rc; i += 4096) {
+	/*
+	 * Results come back as they were submitted: many at a time, each
+	 * chunk released once read, as a program consuming a batch would
+	 * (its records are still in cache from the get).
+	 */
+	for (size_t i = 0; i < n; i += 4096) {
 		int64_t vals[4096];
 		size_t k = n - i < 4096 ? n - i : 4096;
 
-		rc = tarn_get_i64_batch(refs + i, k, GET_TIMEOUT, vals);
-		v = vals[k - 1];
+		if (!rc && !(rc = tarn_get_i64_batch(refs + i, k, GET_TIMEOUT, vals)))
+			v = vals[k - 1];
+		tarn_ref_release_batch(refs + i, k);
 	}
-	tarn_ref_release_batch(refs, n);
 #else
 	for (size_t i = 0; i < n; i++) {
 		if (!rc)

@@ -401,6 +401,18 @@ static void worker_unhold(struct pworker *w, tarn_ref_t ref)
 
 /* Workers: sending -------------------------------------------------------------- */
 
+
+/*
+ * After a message to @w: a worker polling its ring needs no ring, so only
+ * a sleeping one is woken (the lazy ring: the worker's loop counts itself
+ * a sleeper before its last look at the ring).
+ */
+static void ring_worker(struct pworker *w)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	pp_doorbell_ring_lazy(&w->sh->bell);
+}
+
 static bool send_to(struct pp_driver *d, struct pworker *w, uint32_t type,
 		    const void *a, size_t alen, const void *b, size_t blen, bool wait)
 {
@@ -409,7 +421,8 @@ static bool send_to(struct pp_driver *d, struct pworker *w, uint32_t type,
 	if (!w->alive)
 		return false;
 	if (wait) {
-		pp_send(w->in, &w->sh->bell, type, a, alen, b, blen);
+		pp_send(w->in, NULL, type, a, alen, b, blen);
+		ring_worker(w);
 		return true;
 	}
 	p = pp_ring_reserve(w->in, type, alen + blen);
@@ -419,7 +432,7 @@ static bool send_to(struct pp_driver *d, struct pworker *w, uint32_t type,
 	if (blen)
 		memcpy(p + alen, b, blen);
 	pp_ring_commit(w->in);
-	pp_doorbell_ring(&w->sh->bell);
+	ring_worker(w);
 	(void)d;
 	return true;
 }
@@ -690,7 +703,7 @@ static bool send_task(struct pp_driver *d, struct ptask *t, int slot)
 	if (inline_payload && t->d.payload_len)
 		memcpy(p, t->d.payload, t->d.payload_len);
 	pp_ring_commit(w->in);
-	pp_doorbell_ring(&w->sh->bell);
+	ring_worker(w);
 	t->slot = slot;
 	reftab_put(&w->inflight, t->d.id, t);
 	return true;
@@ -2146,7 +2159,8 @@ static int fetch_locked(struct pp_driver *d, tarn_ref_t ref, double timeout,
 		 * progress thread waking us.
 		 */
 		{
-			uint32_t seq = pp_doorbell_seq(&d->ctl->driver_bell);
+			/* Workers ring it lazily: count in before the last look. */
+			uint32_t seq = pp_doorbell_prepare(&d->ctl->driver_bell);
 			int64_t wait_ns = 1000000;
 
 			if (deadline >= 0) {
@@ -2156,10 +2170,12 @@ static int fetch_locked(struct pp_driver *d, tarn_ref_t ref, double timeout,
 					wait_ns = left > 0 ? left * 1000 : 0;
 			}
 			progress_locked(d);
-			if (o != obj_find(d, ref) || o->sealed)
+			if (o != obj_find(d, ref) || o->sealed) {
+				pp_doorbell_cancel(&d->ctl->driver_bell);
 				continue;
+			}
 			g_mutex_unlock(&d->lock);
-			pp_doorbell_wait(&d->ctl->driver_bell, seq, wait_ns);
+			pp_doorbell_sleep(&d->ctl->driver_bell, seq, wait_ns);
 			g_mutex_lock(&d->lock);
 		}
 	}

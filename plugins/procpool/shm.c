@@ -91,23 +91,50 @@ static int64_t mono_ns(void)
 
 bool pp_doorbell_wait(struct pp_doorbell *d, uint32_t seen, int64_t timeout_ns)
 {
-	struct timespec rel, *relp = NULL;
-	int64_t deadline = 0, left;
-	bool rung = true;
-
 	/* Fast path: no locked instruction when the bell has already rung. */
 	if (atomic_load_explicit(&d->seq, memory_order_acquire) != seen)
 		return true;
 	if (timeout_ns == 0)
 		return false;
+	atomic_fetch_add_explicit(&d->sleepers, 1, memory_order_seq_cst);
+	return pp_doorbell_sleep(d, seen, timeout_ns);
+}
+
+/*
+ * The lazy ringer publishes, fences, then loads sleepers; the waiter adds
+ * itself to sleepers, fences, then looks for the work: the same
+ * store-buffering pair as above, with the work itself in place of the
+ * sequence on the waiter's side.
+ */
+uint32_t pp_doorbell_prepare(struct pp_doorbell *d)
+{
+	atomic_fetch_add_explicit(&d->sleepers, 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	return atomic_load_explicit(&d->seq, memory_order_acquire);
+}
+
+void pp_doorbell_cancel(struct pp_doorbell *d)
+{
+	atomic_fetch_sub_explicit(&d->sleepers, 1, memory_order_release);
+}
+
+/* Called counted as a sleeper; uncounts the caller before it returns. */
+bool pp_doorbell_sleep(struct pp_doorbell *d, uint32_t seen, int64_t timeout_ns)
+{
+	struct timespec rel, *relp = NULL;
+	int64_t deadline = 0, left;
+	bool rung = true;
+
+	if (timeout_ns == 0) {
+		pp_doorbell_cancel(d);
+		return atomic_load_explicit(&d->seq, memory_order_acquire) != seen;
+	}
 	if (timeout_ns > 0) {
 		/* Saturate instead of overflowing for absurd timeouts. */
 		left = mono_ns();
 		deadline = timeout_ns > INT64_MAX - left ? INT64_MAX
 							 : left + timeout_ns;
 	}
-
-	atomic_fetch_add_explicit(&d->sleepers, 1, memory_order_seq_cst);
 	for (;;) {
 		if (atomic_load_explicit(&d->seq, memory_order_seq_cst) != seen)
 			break;

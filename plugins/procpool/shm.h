@@ -46,6 +46,30 @@ void pp_doorbell_ring(struct pp_doorbell *d);
  */
 bool pp_doorbell_wait(struct pp_doorbell *d, uint32_t seen, int64_t timeout_ns);
 
+/*
+ * The lazy protocol, for a bell rung on every message: the producer skips
+ * the ring, and its locked add on a line the consumer reads, whenever
+ * nobody sleeps. It needs the waiter's help: pp_doorbell_prepare() counts
+ * the caller as a sleeper *before* its last look for work, and that look
+ * must cover everything a lazy ring would have announced. Then either the
+ * ringer sees the sleeper (and rings) or the look sees the work (and the
+ * waiter cancels). Waiters of a bell rung lazily must all use prepare.
+ *
+ * pp_doorbell_prepare() returns the sequence to pass to
+ * pp_doorbell_sleep(); each prepare is followed by exactly one sleep or
+ * one cancel. pp_doorbell_ring_lazy() is called after the work is
+ * published and after a seq_cst fence (atomic_thread_fence), which one
+ * producer may share between several bells.
+ */
+uint32_t pp_doorbell_prepare(struct pp_doorbell *d);
+bool pp_doorbell_sleep(struct pp_doorbell *d, uint32_t seen, int64_t timeout_ns);
+void pp_doorbell_cancel(struct pp_doorbell *d);
+static inline void pp_doorbell_ring_lazy(struct pp_doorbell *d)
+{
+	if (atomic_load_explicit(&d->sleepers, memory_order_relaxed) > 0)
+		pp_doorbell_ring(d);
+}
+
 /* Ring ----------------------------------------------------------------------- */
 
 /*

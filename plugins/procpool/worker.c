@@ -104,9 +104,13 @@ static struct pp_worker *W(struct tarn_backend *be)
 static void send_driver_locked(struct pp_worker *w, uint32_t type, const void *a, size_t alen,
 			       const void *b, size_t blen)
 {
-	pp_send(w->out, &w->ctl->driver_bell, type, a, alen, b, blen);
-	/* Orders the message before the look at callers (caller_leave()). */
+	pp_send(w->out, NULL, type, a, alen, b, blen);
+	/*
+	 * Orders the message before the looks at the driver's sleepers (the
+	 * lazy ring: see fetch_locked()) and at callers (caller_leave()).
+	 */
 	atomic_thread_fence(memory_order_seq_cst);
+	pp_doorbell_ring_lazy(&w->ctl->driver_bell);
 	if (!atomic_load_explicit(&w->ctl->callers, memory_order_relaxed))
 		pp_doorbell_ring(&w->ctl->progress_bell);
 }
@@ -159,9 +163,10 @@ static void handle(struct pp_worker *w, struct wmsg *m);
 static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadline_ns)
 {
 	uint64_t idle_since = pp_now_ns();
+	bool armed = false; /* counted as a sleeper: see pp_doorbell_prepare() */
+	uint32_t seq = 0;
 
 	for (;;) {
-		uint32_t seq = pp_doorbell_seq(&w->sh->bell);
 		struct wmsg *run = NULL;
 
 		g_mutex_lock(&w->lock);
@@ -171,6 +176,8 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 
 			if (g_hash_table_steal_extended(w->replies, &req, &key, &val)) {
 				g_mutex_unlock(&w->lock);
+				if (armed)
+					pp_doorbell_cancel(&w->sh->bell);
 				g_free(key);
 				return val;
 			}
@@ -196,6 +203,10 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 			}
 		}
 		g_mutex_unlock(&w->lock);
+		if (armed && (run || (deadline_ns >= 0 && (int64_t)pp_now_ns() >= deadline_ns))) {
+			pp_doorbell_cancel(&w->sh->bell);
+			armed = false;
+		}
 		if (run) {
 			handle(w, run);
 			idle_since = pp_now_ns();
@@ -207,8 +218,15 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 			pp_spin_step(pp_now_ns() - idle_since);
 			continue;
 		}
+		/* The driver rings lazily: count in, look once more, then sleep. */
+		if (!armed) {
+			seq = pp_doorbell_prepare(&w->sh->bell);
+			armed = true;
+			continue;
+		}
 		driver_gone_check(w);
-		pp_doorbell_wait(&w->sh->bell, seq, 1000000);
+		pp_doorbell_sleep(&w->sh->bell, seq, 1000000);
+		armed = false;
 	}
 }
 
@@ -310,8 +328,10 @@ int pp_worker_loop(struct tarn_backend *be)
 
 	w->loop_thread = g_thread_self();
 	atomic_store(&w->sh->ready, 1);
+	bool armed = false; /* counted as a sleeper: see pp_doorbell_prepare() */
+	uint32_t seq = 0;
+
 	while (!w->exit) {
-		uint32_t seq = pp_doorbell_seq(&w->sh->bell);
 		struct wmsg *m;
 
 		g_mutex_lock(&w->lock);
@@ -340,6 +360,9 @@ int pp_worker_loop(struct tarn_backend *be)
 		}
 		g_mutex_unlock(&w->lock);
 		if (m) {
+			if (armed)
+				pp_doorbell_cancel(&w->sh->bell);
+			armed = false;
 			handle(w, m);
 			idle_since = pp_now_ns();
 			continue;
@@ -349,9 +372,18 @@ int pp_worker_loop(struct tarn_backend *be)
 			pp_spin_step(pp_now_ns() - idle_since);
 			continue;
 		}
+		/* The driver rings lazily: count in, look once more, then sleep. */
+		if (!armed) {
+			seq = pp_doorbell_prepare(&w->sh->bell);
+			armed = true;
+			continue;
+		}
 		driver_gone_check(w);
-		pp_doorbell_wait(&w->sh->bell, seq, 100000000);
+		pp_doorbell_sleep(&w->sh->bell, seq, 100000000);
+		armed = false;
 	}
+	if (armed)
+		pp_doorbell_cancel(&w->sh->bell);
 	return 0;
 }
 

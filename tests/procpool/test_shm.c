@@ -380,8 +380,11 @@ struct pingpong {
 #define PINGPONG_ROUNDS 100000
 #define PINGPONG_RING 4096
 
-/* Wait for one message on @r, sleeping on @bell; false on a hang. */
-static bool recv_u64(struct pp_ring *r, struct pp_doorbell *bell,
+/*
+ * Wait for one message on @r, sleeping on @bell; false on a hang. @lazy:
+ * the other side rings lazily, so count in (prepare) before the last look.
+ */
+static bool recv_u64(struct pp_ring *r, struct pp_doorbell *bell, bool lazy,
 		     _Atomic uint64_t *sleeps, struct rng *rg, uint64_t *v)
 {
 	uint64_t polls = rng_below(rg, 2) ? rng_below(rg, 2000) : 0;
@@ -391,6 +394,19 @@ static bool recv_u64(struct pp_ring *r, struct pp_doorbell *bell,
 
 	for (uint64_t i = 0; i < polls && !p; i++)
 		p = pp_ring_peek(r, &type, &len);
+	while (!p && lazy) {
+		/* Counted as a sleeper, then the check: a later ring sees us. */
+		uint32_t s = pp_doorbell_prepare(bell);
+
+		if ((p = pp_ring_peek(r, &type, &len))) {
+			pp_doorbell_cancel(bell);
+			break;
+		}
+		atomic_fetch_add(sleeps, 1);
+		if (!pp_doorbell_sleep(bell, s, HANG_NS))
+			return false;
+		p = pp_ring_peek(r, &type, &len);
+	}
 	while (!p) {
 		/* The sequence, then the check: a later ring wakes us. */
 		uint32_t s = pp_doorbell_seq(bell);
@@ -408,7 +424,8 @@ static bool recv_u64(struct pp_ring *r, struct pp_doorbell *bell,
 	return true;
 }
 
-static bool send_u64(struct pp_ring *r, struct pp_doorbell *bell, uint64_t v)
+static bool send_u64(struct pp_ring *r, struct pp_doorbell *bell, bool lazy,
+		     uint64_t v)
 {
 	void *p = pp_ring_reserve(r, 7, sizeof(v));
 
@@ -417,11 +434,16 @@ static bool send_u64(struct pp_ring *r, struct pp_doorbell *bell, uint64_t v)
 		return false;
 	memcpy(p, &v, sizeof(v));
 	pp_ring_commit(r);
-	pp_doorbell_ring(bell);
+	if (lazy) {
+		atomic_thread_fence(memory_order_seq_cst);
+		pp_doorbell_ring_lazy(bell);
+	} else {
+		pp_doorbell_ring(bell);
+	}
 	return true;
 }
 
-Test(doorbell, ping_pong_no_lost_wakeup, .timeout = TEST_TIMEOUT)
+static void ping_pong(bool lazy)
 {
 	size_t rs = pp_ring_size(PINGPONG_RING);
 	size_t size = 4096 + 2 * rs;
@@ -443,20 +465,20 @@ Test(doorbell, ping_pong_no_lost_wakeup, .timeout = TEST_TIMEOUT)
 	if (pid == 0) {
 		rg.s = 5; /* not the parent's sequence */
 		for (uint64_t i = 0; i < PINGPONG_ROUNDS; i++) {
-			if (!recv_u64(to_child, &pg->bell[0], &pg->sleeps[0],
-				      &rg, &v))
+			if (!recv_u64(to_child, &pg->bell[0], lazy,
+				      &pg->sleeps[0], &rg, &v))
 				_exit(1);
 			if (v != i)
 				_exit(2);
-			if (!send_u64(to_parent, &pg->bell[1], v + 1))
+			if (!send_u64(to_parent, &pg->bell[1], lazy, v + 1))
 				_exit(3);
 		}
 		_exit(0);
 	}
 	for (uint64_t i = 0; i < PINGPONG_ROUNDS; i++) {
-		cr_assert(send_u64(to_child, &pg->bell[0], i), "round %lu", i);
-		cr_assert(recv_u64(to_parent, &pg->bell[1], &pg->sleeps[1],
-				   &rg, &v),
+		cr_assert(send_u64(to_child, &pg->bell[0], lazy, i), "round %lu", i);
+		cr_assert(recv_u64(to_parent, &pg->bell[1], lazy,
+				   &pg->sleeps[1], &rg, &v),
 			  "round %lu: no reply (lost wakeup?)", i);
 		cr_assert_eq(v, i + 1, "round %lu", i);
 	}
@@ -466,7 +488,76 @@ Test(doorbell, ping_pong_no_lost_wakeup, .timeout = TEST_TIMEOUT)
 		     atomic_load(&pg->sleeps[1]), 0);
 	cr_assert_not(pp_ring_readable(to_child));
 	cr_assert_not(pp_ring_readable(to_parent));
+	/* Every prepare was matched by one sleep or one cancel. */
+	cr_assert_eq(atomic_load(&pg->bell[0].sleepers), 0);
+	cr_assert_eq(atomic_load(&pg->bell[1].sleepers), 0);
 	munmap(base, size);
+}
+
+Test(doorbell, ping_pong_no_lost_wakeup, .timeout = TEST_TIMEOUT)
+{
+	ping_pong(false);
+}
+
+/* The same with lazy rings: a ring skipped while nobody sleeps. */
+Test(doorbell, lazy_ping_pong_no_lost_wakeup, .timeout = TEST_TIMEOUT)
+{
+	ping_pong(true);
+}
+
+Test(doorbell, lazy_ring_skips_when_nobody_sleeps, .timeout = TEST_TIMEOUT)
+{
+	struct pp_doorbell *d = shared_map(sizeof(*d));
+	uint32_t s;
+
+	pp_doorbell_init(d);
+	s = pp_doorbell_seq(d);
+	pp_doorbell_ring_lazy(d);
+	cr_assert_eq(pp_doorbell_seq(d), s, "a lazy ring with no sleeper moved the sequence");
+	/* A prepared waiter counts: the next lazy ring is a real one. */
+	cr_assert_eq(pp_doorbell_prepare(d), s);
+	cr_assert_eq(atomic_load(&d->sleepers), 1);
+	pp_doorbell_ring_lazy(d);
+	cr_assert_eq(pp_doorbell_seq(d), s + 1);
+	/* Rung since the prepare: the sleep returns at once, rung. */
+	cr_assert(pp_doorbell_sleep(d, s, HANG_NS));
+	cr_assert_eq(atomic_load(&d->sleepers), 0);
+	/* Cancel and a zero-timeout sleep both uncount the caller. */
+	s = pp_doorbell_prepare(d);
+	pp_doorbell_cancel(d);
+	cr_assert_eq(atomic_load(&d->sleepers), 0);
+	s = pp_doorbell_prepare(d);
+	cr_assert_not(pp_doorbell_sleep(d, s, 0));
+	cr_assert_eq(atomic_load(&d->sleepers), 0);
+	munmap(d, sizeof(*d));
+}
+
+/* A sleeper in another process, prepared, is woken by a lazy ring. */
+Test(doorbell, lazy_ring_wakes_prepared_sleeper, .timeout = TEST_TIMEOUT)
+{
+	struct pp_doorbell *d = shared_map(sizeof(*d) + sizeof(_Atomic int));
+	_Atomic int *work = (_Atomic int *)(d + 1);
+	pid_t pid;
+
+	pp_doorbell_init(d);
+	atomic_init(work, 0);
+	pid = fork_child();
+	if (pid == 0) {
+		uint32_t s = pp_doorbell_prepare(d);
+
+		if (atomic_load(work))
+			_exit(3); /* the parent publishes only after we sleep */
+		if (!pp_doorbell_sleep(d, s, HANG_NS))
+			_exit(1);
+		_exit(atomic_load(work) == 1 ? 0 : 2);
+	}
+	spin_until_sleepers(d, 1);
+	usleep(10000); /* most likely inside the futex by now */
+	atomic_store(work, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	pp_doorbell_ring_lazy(d);
+	cr_assert_eq(reap(pid), 0);
+	munmap(d, sizeof(*d) + sizeof(_Atomic int));
 }
 
 /* Ring, one process -------------------------------------------------------- */

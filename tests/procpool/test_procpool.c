@@ -306,6 +306,39 @@ Test(faults, a_worker_killed_inside_a_group_of_calls_keeps_what_finished, .timeo
 }
 
 /*
+ * A group's results reach the driver as each call finishes, not with the
+ * group's end: a get of the first call's result, and a task that depends
+ * on it, both finish while the second call of the same group still naps.
+ */
+Test(batch, a_result_is_ready_before_its_group_ends, .timeout = 300)
+{
+	tarn_arg_t args[2] = {tarn_arg_i64(0), tarn_arg_i64(3000)};
+	tarn_arg_t dep;
+	tarn_ref_t refs[2], child;
+	int64_t v = -1;
+	gint64 t0;
+
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "2"), 0, "%s", tarn_last_error());
+	start("2");
+	t0 = g_get_monotonic_time();
+	cr_assert_eq(tarn_remote_batch("nap_ms", args, 1, 2, NULL, refs), 0, "%s",
+		     tarn_last_error());
+	cr_assert_eq(tarn_get_i64(refs[0], 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(v, 0);
+	dep = tarn_arg_ref(refs[0]);
+	child = call("nap_ms", &dep, 1, NULL);
+	cr_assert_eq(tarn_get_i64(child, 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(v, 0);
+	cr_assert_lt(g_get_monotonic_time() - t0, 2 * G_USEC_PER_SEC,
+		     "the first result waited for the group's second call");
+	cr_assert_eq(tarn_get_i64(refs[1], 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(v, 3000);
+	cr_assert_eq(tarn_ref_release(child), 0);
+	cr_assert_eq(tarn_ref_release_batch(refs, 2), 0);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/*
  * A call that crashes its worker on every attempt fails, after max_retries
  * + 1 attempts, with the calls of its group that had not finished; those
  * that finished before it keep their results.

@@ -401,7 +401,6 @@ static void worker_unhold(struct pworker *w, tarn_ref_t ref)
 
 /* Workers: sending -------------------------------------------------------------- */
 
-
 /*
  * After a message to @w: a worker polling its ring needs no ring, so only
  * a sleeping one is woken (the lazy ring: the worker's loop counts itself

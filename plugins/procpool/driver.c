@@ -76,6 +76,35 @@ struct fetcher {
 	uint64_t req;
 };
 
+/*
+ * A task's result group (pp.h): its results live in slots of one store
+ * block, and d->objs maps each of their refs to the group (a tagged
+ * pointer) instead of to a record of its own. A result the driver must
+ * track like any object (a task depends on it, a worker fetches it, it is
+ * too large for a slot) gets a record, and d->objs then maps its ref to
+ * that: it is promoted, and the group forgets it. The block goes back
+ * when the task has ended and every result is released or promoted.
+ */
+enum {
+	G_LIVE = 0,     /* held by the submitter, in its slot */
+	G_RELEASED,     /* released: the slot's bytes are nobody's */
+	G_PROMOTED,     /* d->objs has a record for it */
+	G_PROMOTED_PIN, /* ditto, and the record carries the producer's pin */
+};
+
+struct pgroup {
+	tarn_ref_t first; /* result i is {first.origin, first.seq + i} */
+	uint32_t n;
+	uint32_t live;    /* results G_LIVE */
+	uint32_t pins;    /* driver views into the block */
+	uint32_t npinned; /* results G_PROMOTED_PIN */
+	uint64_t epoch;
+	uint64_t off;     /* the block of n struct pp_gslot */
+	bool producing;   /* its task has not ended: slots may still change */
+	struct pgroup *prev, *next; /* d->groups */
+	uint8_t st[];     /* G_* per result */
+};
+
 struct pactor;
 
 struct ptask {
@@ -92,6 +121,7 @@ struct ptask {
 	bool kill;          /* the actor's kill marker, not a task */
 	struct ptask *next; /* in the ready queue, or the spare list */
 	bool block;         /* allocated as a TASK_BLOCK, reusable */
+	struct pgroup *group; /* its results' group, or NULL (rets then) */
 };
 
 /* Tasks whose inputs exist, in order: a list through the tasks themselves. */
@@ -187,7 +217,9 @@ struct pp_driver {
 	uint32_t nworkers;
 	struct pworker workers[PP_MAX_WORKERS];
 	uint64_t next_origin;
-	struct reftab objs; /* ref -> pobj */
+	struct reftab objs; /* ref -> pobj, or a tagged struct pgroup * */
+	struct pgroup *groups; /* all of them, for close */
+	uint64_t group_epoch;
 	struct pp_pool obj_pool; /* struct pobj records */
 	GHashTable *waits;  /* struct pobj * -> struct pobj_wait */
 	struct ptask *spare_tasks; /* freed TASK_BLOCKs */
@@ -229,9 +261,248 @@ static void changed_locked(struct pp_driver *d)
 
 /* Objects ----------------------------------------------------------------------- */
 
+/* Result groups -------------------------------------------------------------------- */
+
+static bool is_group(const void *v)
+{
+	return ((uintptr_t)v & 1) != 0;
+}
+
+static struct pgroup *as_group(void *v)
+{
+	return (struct pgroup *)((uintptr_t)v & ~(uintptr_t)1);
+}
+
+static void *group_tag(struct pgroup *g)
+{
+	return (void *)((uintptr_t)g | 1);
+}
+
+static struct pp_gslot *group_slot(struct pp_driver *d, struct pgroup *g, uint32_t i)
+{
+	return (struct pp_gslot *)(d->store + g->off) + i;
+}
+
+static bool slot_sealed(struct pp_driver *d, struct pgroup *g, uint32_t i)
+{
+	return atomic_load_explicit(&group_slot(d, g, i)->state, memory_order_acquire) ==
+	       (g->epoch << 2 | PP_GS_SEALED);
+}
+
+static tarn_ref_t group_ref(const struct pgroup *g, uint32_t i)
+{
+	tarn_ref_t r = {g->first.origin, g->first.seq + i};
+
+	return r;
+}
+
+static void group_free(struct pp_driver *d, struct pgroup *g)
+{
+	for (uint32_t i = 0; i < g->n; i++) {
+		tarn_ref_t r = group_ref(g, i);
+
+		if (g->st[i] < G_PROMOTED && reftab_find(&d->objs, r) == group_tag(g))
+			reftab_remove(&d->objs, r);
+	}
+	pp_arena_free(d->arena, g->off);
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		d->groups = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	g_free(g);
+}
+
+static struct pobj *group_promote(struct pp_driver *d, struct pgroup *g, uint32_t i);
+
+/*
+ * Free @g when nothing can read or write its block any more. A few
+ * results held long after their task would keep the whole block: those
+ * are promoted (a record each) and the block goes.
+ */
+static void group_maybe_free(struct pp_driver *d, struct pgroup *g)
+{
+	if (g->producing || g->pins || g->live > g->n / 16)
+		return;
+	for (uint32_t i = 0; g->live && i < g->n; i++)
+		if (g->st[i] == G_LIVE)
+			group_promote(d, g, i);
+	group_free(d, g);
+}
+
+/*
+ * Give result @i of @g a record of its own, sealed when its slot is, and
+ * otherwise marked PP_GS_WANTED so that the worker seals it by message
+ * (lock held). NULL when it was released and its task has ended. The
+ * caller then calls group_maybe_free().
+ */
+static struct pobj *group_promote(struct pp_driver *d, struct pgroup *g, uint32_t i)
+{
+	struct pp_gslot *s = group_slot(d, g, i);
+	uint64_t sealed = g->epoch << 2 | PP_GS_SEALED, st;
+	uint8_t was = g->st[i];
+	struct pobj *o;
+
+	if (was != G_LIVE && (was != G_RELEASED || !g->producing))
+		return NULL;
+	o = pp_pool_alloc(&d->obj_pool);
+	if (!o)
+		g_error("procpool: out of memory for an object record");
+	o->ref = group_ref(g, i);
+	o->off = PP_INLINE;
+	o->alloc_slot = -1;
+	o->holds = was == G_LIVE;
+	if (g->producing) {
+		o->pins = 1; /* the producer's, until the task ends */
+		g->st[i] = G_PROMOTED_PIN;
+		g->npinned++;
+	} else {
+		g->st[i] = G_PROMOTED;
+	}
+	st = atomic_load_explicit(&s->state, memory_order_acquire);
+	while (st != sealed &&
+	       !atomic_compare_exchange_weak(&s->state, &st, g->epoch << 2 | PP_GS_WANTED))
+		;
+	if (st == sealed && s->len <= sizeof(o->u.small)) {
+		o->len = s->len;
+		o->flags = s->flags;
+		memcpy(o->u.small, s->data, s->len);
+		o->made = true;
+		o->sealed = true;
+	}
+	reftab_put(&d->objs, o->ref, o);
+	if (was == G_LIVE)
+		g->live--;
+	return o;
+}
+
+/*
+ * Results [first, first + n) of @t get a group when they are many, small
+ * enough to be worth it, and numbered in one run (lock held). NULL: the
+ * task's results get records as usual.
+ */
+static struct pgroup *group_make(struct pp_driver *d, struct ptask *t)
+{
+	size_t n = t->d.num_returns;
+	const tarn_ref_t *r = t->d.returns;
+	struct pgroup *g;
+	uint64_t off;
+
+	if (n < PP_GROUP_MIN || n > PP_GROUP_MAX || t->d.kind != TARN_TASK_PLAIN || t->actor ||
+	    d->inline_max == 0)
+		return NULL;
+	for (size_t i = 1; i < n; i++)
+		if (r[i].origin != r[0].origin || r[i].seq != r[0].seq + i)
+			return NULL;
+	if (pp_arena_alloc(d->arena, n * sizeof(struct pp_gslot), &off))
+		return NULL; /* a full store: records, which use none */
+	g = g_malloc(sizeof(*g) + n);
+	memset(g, 0, sizeof(*g) + n);
+	g->first = r[0];
+	g->n = (uint32_t)n;
+	g->live = (uint32_t)n;
+	g->epoch = ++d->group_epoch;
+	g->off = off;
+	g->producing = true;
+	for (size_t i = 0; i < n; i++) {
+		if (reftab_put_if_absent(&d->objs, r[i], group_tag(g))) {
+			/* A ref used before (a resubmitted result): records. */
+			while (i--)
+				reftab_remove(&d->objs, r[i]);
+			pp_arena_free(d->arena, off);
+			g_free(g);
+			return NULL;
+		}
+	}
+	g->next = d->groups;
+	if (d->groups)
+		d->groups->prev = g;
+	d->groups = g;
+	return g;
+}
+
+/* @g's task has ended for good: the producer's pins go (lock held). */
+static void obj_maybe_free(struct pp_driver *d, struct pobj *o);
+
+static void group_done(struct pp_driver *d, struct pgroup *g)
+{
+	g->producing = false;
+	for (uint32_t i = 0; g->npinned && i < g->n; i++) {
+		struct pobj *o;
+
+		if (g->st[i] != G_PROMOTED_PIN)
+			continue;
+		g->st[i] = G_PROMOTED;
+		g->npinned--;
+		o = reftab_find(&d->objs, group_ref(g, i));
+		if (o && !is_group(o) && o->pins) {
+			o->pins--;
+			obj_maybe_free(d, o);
+		}
+	}
+	group_maybe_free(d, g);
+}
+
+/* Whether any result of @g is not sealed yet (lock held). */
+static bool group_unsealed(struct pp_driver *d, struct pgroup *g)
+{
+	for (uint32_t i = 0; i < g->n; i++) {
+		struct pobj *o;
+
+		if (g->st[i] < G_PROMOTED) {
+			if (!slot_sealed(d, g, i))
+				return true;
+			continue;
+		}
+		o = reftab_find(&d->objs, group_ref(g, i));
+		if (o && !is_group(o) && !o->sealed)
+			return true;
+	}
+	return false;
+}
+
+/* Objects ----------------------------------------------------------------------- */
+
+/*
+ * @ref's record, or NULL. A result in a group slot is promoted: every
+ * caller of this may keep the record, wait for it or change it. The hot
+ * paths (the driver's get, unpin, release) read slots in place instead.
+ */
 static struct pobj *obj_find(struct pp_driver *d, tarn_ref_t ref)
 {
-	return reftab_find(&d->objs, ref);
+	void *v = reftab_find(&d->objs, ref);
+	struct pgroup *g;
+	struct pobj *o;
+
+	if (!is_group(v))
+		return v;
+	g = as_group(v);
+	o = group_promote(d, g, (uint32_t)(ref.seq - g->first.seq));
+	group_maybe_free(d, g);
+	return o;
+}
+
+/*
+ * Whether @ref exists (1 sealed, 0 not yet; -1: unknown or freed), as
+ * obj_find() would say, but leaving a group slot a slot; *@slot says it
+ * is one (lock held).
+ */
+static int obj_state(struct pp_driver *d, tarn_ref_t ref, bool *slot)
+{
+	void *v = reftab_find(&d->objs, ref);
+	struct pgroup *g;
+	uint32_t i;
+
+	*slot = false;
+	if (!is_group(v))
+		return v ? ((struct pobj *)v)->sealed : -1;
+	g = as_group(v);
+	i = (uint32_t)(ref.seq - g->first.seq);
+	if (g->st[i] != G_LIVE && (g->st[i] != G_RELEASED || !g->producing))
+		return -1;
+	*slot = true;
+	return slot_sealed(d, g, i);
 }
 
 static struct pobj *obj_new(struct pp_driver *d, tarn_ref_t ref)
@@ -257,7 +528,7 @@ static struct pobj *obj_find_or_new(struct pp_driver *d, tarn_ref_t ref)
 	old = reftab_put_if_absent(&d->objs, ref, o);
 	if (old) {
 		pp_pool_free(&d->obj_pool, o);
-		return old;
+		return is_group(old) ? obj_find(d, ref) : old;
 	}
 	o->ref = ref;
 	o->off = PP_INLINE;
@@ -575,6 +846,11 @@ static void unpin_all(struct pp_driver *d, const tarn_ref_t *refs, size_t n)
 static void task_unpin_deps(struct pp_driver *d, struct ptask *t)
 {
 	unpin_all(d, t->d.deps, t->d.num_deps);
+	if (t->group) {
+		group_done(d, t->group);
+		t->group = NULL;
+		return;
+	}
 	for (size_t i = 0; i < t->d.num_returns; i++) {
 		struct pobj *o = t->rets[i];
 
@@ -691,6 +967,12 @@ static bool send_task(struct pp_driver *d, struct ptask *t, int slot)
 	m.ndeps = (uint32_t)t->d.num_deps;
 	m.payload_len = t->d.payload_len;
 	m.payload_off = inline_payload ? PP_INLINE : t->payload_off;
+	if (t->group) {
+		m.group_n = t->group->n;
+		m.group_first = t->group->first;
+		m.group_off = t->group->off;
+		m.group_epoch = t->group->epoch;
+	}
 	memcpy(p, &m, sizeof(m));
 	p += sizeof(m);
 	for (size_t i = 0; i < t->d.num_deps; i++) {
@@ -793,7 +1075,8 @@ static void seal_locked(struct pp_driver *d, struct pobj *o)
 static void register_locked(struct pp_driver *d, struct ptask *t)
 {
 	/* The submitter's hold on each result exists from now on. */
-	for (size_t i = 0; i < t->d.num_returns; i++) {
+	t->group = group_make(d, t);
+	for (size_t i = 0; !t->group && i < t->d.num_returns; i++) {
 		struct pobj *o = obj_find_or_new(d, t->d.returns[i]);
 
 		o->holds++;
@@ -839,7 +1122,9 @@ static void task_finished(struct pp_driver *d, struct pworker *w, const struct m
 		return;
 	if (d->host->task_done)
 		d->host->task_done(d->host->host, &t->d, &m->report);
-	for (size_t i = 0; i < t->d.num_returns; i++) {
+	if (t->group)
+		unsealed = m->group_sealed != t->group->n && group_unsealed(d, t->group);
+	for (size_t i = 0; !t->group && i < t->d.num_returns; i++) {
 		struct pobj *o = t->rets[i] ? t->rets[i] : obj_find(d, t->d.returns[i]);
 
 		unsealed |= o && !o->sealed;
@@ -959,16 +1244,13 @@ static void on_unpin(struct pp_driver *d, struct pworker *w, const tarn_ref_t *r
 	}
 }
 
+static int release_locked(struct pp_driver *d, tarn_ref_t ref);
+
 static void on_release(struct pp_driver *d, struct pworker *w,
 		       const tarn_ref_t *ref)
 {
-	struct pobj *o = obj_find(d, *ref);
-
 	worker_unhold(w, *ref);
-	if (o && o->holds) {
-		o->holds--;
-		obj_maybe_free(d, o);
-	}
+	release_locked(d, *ref);
 }
 
 static void on_wait(struct pp_driver *d, struct pworker *w, const unsigned char *p)
@@ -983,16 +1265,18 @@ static void on_wait(struct pp_driver *d, struct pworker *w, const unsigned char 
 	r.req = m.req;
 	for (uint64_t i = 0; i < m.n; i++) {
 		tarn_ref_t ref;
-		struct pobj *o;
+		bool slot;
+		int st;
 
 		memcpy(&ref, p + sizeof(m) + i * sizeof(ref), sizeof(ref));
-		o = obj_find(d, ref);
-		if (!o) {
+		/* A retried group asks for all its results: no promotions. */
+		st = obj_state(d, ref, &slot);
+		if (st < 0) {
 			r.status = TARN_ENOENT;
 			break;
 		}
-		flags[i] = o->sealed;
-		r.count += o->sealed;
+		flags[i] = (unsigned char)st;
+		r.count += (uint32_t)st;
 	}
 	send_to(d, w, M_WAIT_REPLY, &r, sizeof(r), flags, m.n, true);
 	g_free(flags);
@@ -1477,6 +1761,8 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 		for (guint i = 0; i < all->len; i++) {
 			struct pobj *o = all->pdata[i];
 
+			if (is_group(o))
+				continue; /* slots have no blocks of their own */
 			if (o->alloc_slot == w->slot && !o->sealed)
 				obj_drop_bytes(d, o);
 		}
@@ -1859,6 +2145,12 @@ int pp_driver_close(struct tarn_backend *be)
 
 		reftab_values(&d->objs, all);
 		for (guint j = 0; j < all->len; j++) {
+			if (is_group(all->pdata[j])) {
+				g_ptr_array_remove_index_fast(all, j--);
+				continue;
+			}
+		}
+		for (guint j = 0; j < all->len; j++) {
 			struct pobj_wait *w = obj_wait(d, all->pdata[j]);
 
 			for (guint i = 0; w && w->waiters && i < w->waiters->len; i++)
@@ -1871,6 +2163,12 @@ int pp_driver_close(struct tarn_backend *be)
 			obj_free_parts(d, all->pdata[j]);
 		g_ptr_array_free(all, TRUE);
 		reftab_fini(&d->objs);
+	}
+	while (d->groups) {
+		struct pgroup *g = d->groups;
+
+		d->groups = g->next;
+		g_free(g); /* its block goes with the store */
 	}
 	pp_pool_fini(&d->obj_pool);
 	if (d->waits)
@@ -2120,22 +2418,61 @@ static gint64 deadline_of(double timeout)
  * again on return). *@spin_until starts the polling window on first need
  * (0: not yet), so a batch of refs shares one window per ref that waits.
  */
+/*
+ * Whether what d->objs says of @ref is no longer @was, or is sealed now:
+ * the fetch looks again (lock held).
+ */
+static bool fetch_settled(struct pp_driver *d, tarn_ref_t ref, void *was)
+{
+	void *v = reftab_find(&d->objs, ref);
+	struct pgroup *g;
+	uint32_t i;
+
+	if (v != was)
+		return true;
+	if (!is_group(v))
+		return ((struct pobj *)v)->sealed;
+	g = as_group(v);
+	i = (uint32_t)(ref.seq - g->first.seq);
+	return g->st[i] != G_LIVE || slot_sealed(d, g, i);
+}
+
 static int fetch_locked(struct pp_driver *d, tarn_ref_t ref, double timeout,
 			gint64 deadline, tarn_obj_view_t *view)
 {
 	uint64_t spin_until = 0;
 	struct pobj *o;
+	void *v;
 
 	for (;;) {
-		o = obj_find(d, ref);
-		/* Unheld: released, maybe before its task has even made it. */
-		if (!o || !o->holds)
-			return TARN_ENOENT;
-		if (o->sealed)
-			break;
+		v = reftab_find(&d->objs, ref);
+		if (is_group(v)) {
+			/* A result in its group slot, read in place. */
+			struct pgroup *g = as_group(v);
+			uint32_t i = (uint32_t)(ref.seq - g->first.seq);
+			struct pp_gslot *s = group_slot(d, g, i);
+
+			if (g->st[i] != G_LIVE)
+				return TARN_ENOENT;
+			if (slot_sealed(d, g, i)) {
+				g->pins++;
+				view->data = s->data;
+				view->len = s->len;
+				view->flags = s->flags;
+				view->token = group_tag(g);
+				return 0;
+			}
+		} else {
+			o = v;
+			/* Unheld: released, maybe before its task has even made it. */
+			if (!o || !o->holds)
+				return TARN_ENOENT;
+			if (o->sealed)
+				break;
+		}
 		/* Help: drain completions here rather than wait for the thread. */
 		progress_locked(d);
-		if (o != obj_find(d, ref) || o->sealed)
+		if (fetch_settled(d, ref, v))
 			continue;
 		if (timeout == 0 || (deadline >= 0 && g_get_monotonic_time() >= deadline))
 			return TARN_ETIMEDOUT;
@@ -2169,7 +2506,7 @@ static int fetch_locked(struct pp_driver *d, tarn_ref_t ref, double timeout,
 					wait_ns = left > 0 ? left * 1000 : 0;
 			}
 			progress_locked(d);
-			if (o != obj_find(d, ref) || o->sealed) {
+			if (fetch_settled(d, ref, v)) {
 				pp_doorbell_cancel(&d->ctl->driver_bell);
 				continue;
 			}
@@ -2207,6 +2544,14 @@ static void unpin_locked(struct pp_driver *d, tarn_obj_view_t *view)
 
 	if (!o)
 		return;
+	if (is_group(o)) {
+		struct pgroup *g = as_group(o);
+
+		g->pins--;
+		group_maybe_free(d, g);
+		view->token = NULL;
+		return;
+	}
 	if (o->pins) {
 		o->pins--;
 		obj_maybe_free(d, o);
@@ -2272,14 +2617,21 @@ static int wait_inner(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 		count = 0;
 		progress_locked(d);
 		for (size_t i = 0; i < n; i++) {
-			struct pobj *o = obj_find(d, refs[i]);
+			bool slot;
+			int st = obj_state(d, refs[i], &slot);
 
-			if (!o) {
+			/*
+			 * A slot not sealed yet gets a record, sealed by message,
+			 * which wakes this wait (slots wake only a get).
+			 */
+			if (st == 0 && slot)
+				st = obj_find(d, refs[i]) ? obj_state(d, refs[i], &slot) : -1;
+			if (st < 0) {
 				g_mutex_unlock(&d->lock);
 				return TARN_ENOENT;
 			}
-			ready[i] = o->sealed;
-			count += o->sealed;
+			ready[i] = st;
+			count += (size_t)st;
 		}
 		if (count >= num_returns || timeout == 0 ||
 		    (deadline >= 0 && g_get_monotonic_time() >= deadline))
@@ -2386,20 +2738,37 @@ int pp_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 	return rc;
 }
 
+/* Drop the hold of @ref: TARN_ENOENT when it has none (lock held). */
+static int release_locked(struct pp_driver *d, tarn_ref_t ref)
+{
+	void *v = reftab_find(&d->objs, ref);
+	struct pobj *o = v;
+
+	if (is_group(v)) {
+		struct pgroup *g = as_group(v);
+		uint32_t i = (uint32_t)(ref.seq - g->first.seq);
+
+		if (g->st[i] != G_LIVE)
+			return TARN_ENOENT;
+		g->st[i] = G_RELEASED;
+		g->live--;
+		group_maybe_free(d, g);
+		return 0;
+	}
+	if (!o || !o->holds)
+		return TARN_ENOENT;
+	o->holds--;
+	obj_maybe_free(d, o);
+	return 0;
+}
+
 int pp_driver_release(struct tarn_backend *be, tarn_ref_t ref)
 {
 	struct pp_driver *d = D(be);
-	struct pobj *o;
-	int rc = 0;
+	int rc;
 
 	g_mutex_lock(&d->lock);
-	o = obj_find(d, ref);
-	if (!o || !o->holds) {
-		rc = TARN_ENOENT;
-	} else {
-		o->holds--;
-		obj_maybe_free(d, o);
-	}
+	rc = release_locked(d, ref);
 	g_mutex_unlock(&d->lock);
 	return rc;
 }
@@ -2413,20 +2782,12 @@ int pp_driver_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, siz
 
 	g_mutex_lock(&d->lock);
 	for (size_t i = 0; i < n; i++) {
-		struct pobj *o;
-
 		if (!refs[i].seq)
 			continue; /* the null ref (the ABI: skipped) */
-		o = obj_find(d, refs[i]);
-		if (!o || !o->holds) {
-			if (!rc) {
-				rc = TARN_ENOENT;
-				*failed = i;
-			}
-			continue;
+		if (release_locked(d, refs[i]) && !rc) {
+			rc = TARN_ENOENT;
+			*failed = i;
 		}
-		o->holds--;
-		obj_maybe_free(d, o);
 	}
 	g_mutex_unlock(&d->lock);
 	return rc;

@@ -33,7 +33,7 @@
 #include "shm.h"
 
 #define PP_MAGIC 0x7470706cu /* "lppt" */
-#define PP_VERSION 2
+#define PP_VERSION 3
 #define PP_MAX_WORKERS 256
 #define PP_RING_BYTES (1u << 20)
 #define PP_STORE_ALIGN 64
@@ -119,21 +119,55 @@ struct m_obj {
 	uint64_t off; /* PP_INLINE: @len bytes follow, padded to 8 */
 };
 
+/*
+ * Result groups. A task with many results (a group of batched calls) gets
+ * one store block of these slots, one per result, instead of a driver
+ * record and a seal message per result: its worker writes a small result
+ * (up to 16 bytes) into its slot and publishes it with one store of
+ * @state, and the driver's get reads it there. A result that needs more
+ * than a slot (larger bytes, an object the driver must track) takes the
+ * usual path, and the driver then keeps a record of its own for it
+ * ("promotes" it; see driver.c).
+ *
+ * @state is @epoch << 2 | PP_GS_*: a block is not cleared when it is
+ * reused, so a state from an earlier group never matches, since each
+ * group has an epoch of its own (64 bits: it does not wrap).
+ */
+#define PP_GS_WANTED 1u /* the driver keeps a record: seal by message */
+#define PP_GS_SEALED 2u /* the bytes are final */
+#define PP_GROUP_MIN 16  /* results in a task before it gets a group */
+#define PP_GROUP_MAX 256 /* and at most */
+
+struct pp_gslot {
+	_Atomic uint64_t state;
+	uint32_t len;
+	uint32_t flags;
+	_Alignas(8) unsigned char data[16];
+};
+
+_Static_assert(sizeof(struct pp_gslot) == 32, "struct pp_gslot: two to a cache line");
+
 struct m_task {
 	tarn_ref_t id;
 	tarn_actor_t actor;
 	uint32_t kind;
 	uint32_t attempt;
 	uint32_t ndeps;
-	uint32_t pad_;
+	uint32_t group_n; /* results with a slot in the group block; 0: none */
 	uint64_t payload_len;
 	uint64_t payload_off; /* PP_INLINE: the payload follows the deps */
+	/* The group: refs {group_first.origin, group_first.seq + i} for i < group_n. */
+	tarn_ref_t group_first;
+	uint64_t group_off;
+	uint64_t group_epoch;
 	/* then ndeps x (struct m_obj [+ inline bytes]) then the payload */
 };
 
 struct m_done {
 	tarn_ref_t id;
 	tarn_task_report_t report;
+	uint32_t group_sealed; /* results of the group this attempt sealed */
+	uint32_t pad_;
 };
 
 struct m_req {

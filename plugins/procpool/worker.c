@@ -55,6 +55,13 @@ struct wtask {
 	struct m_obj *deps;         /* copies */
 	const unsigned char **data; /* each dep's bytes */
 	struct wtask *outer;
+	/* Its result group (pp.h), when @group_n: slots, and which are made. */
+	uint32_t group_n;
+	tarn_ref_t group_first;
+	uint64_t group_epoch;
+	struct pp_gslot *group;
+	uint64_t created[PP_GROUP_MAX / 64]; /* slot written, not sealed */
+	uint64_t sealed[PP_GROUP_MAX / 64];  /* sealed by this attempt */
 };
 
 /* A view handed out by a fetch that went to the driver. */
@@ -293,6 +300,13 @@ static void run_task(struct pp_worker *w, struct wmsg *msg)
 		}
 	}
 	payload = t.payload_off == PP_INLINE ? (const void *)p : (const void *)(w->store + t.payload_off);
+	if (t.group_n && t.group_n <= PP_GROUP_MAX && t.group_off < w->store_size &&
+	    t.group_n * sizeof(struct pp_gslot) <= w->store_size - t.group_off) {
+		wt.group_n = t.group_n;
+		wt.group_first = t.group_first;
+		wt.group_epoch = t.group_epoch;
+		wt.group = (struct pp_gslot *)(w->store + t.group_off);
+	}
 
 	/* What runs now, for the driver's crash and timeout handling. */
 	saved_origin_seq[0].origin = atomic_load(&w->sh->run_origin);
@@ -310,6 +324,8 @@ static void run_task(struct pp_worker *w, struct wmsg *msg)
 	w->host->run_task(w->host->host, payload, t.payload_len, t.attempt, &done.report);
 	w->depth--;
 	w->cur = wt.outer;
+	for (size_t i = 0; i < G_N_ELEMENTS(wt.sealed); i++)
+		done.group_sealed += (uint32_t)__builtin_popcountll(wt.sealed[i]);
 
 	atomic_store(&w->sh->run_seq, saved_origin_seq[0].seq);
 	atomic_store(&w->sh->run_origin, saved_origin_seq[0].origin);
@@ -560,6 +576,113 @@ uint32_t pp_worker_nworkers(struct tarn_backend *be)
 
 /* ABI calls inside a worker ---------------------------------------------------------- */
 
+static int fast_find(struct pp_worker *w, tarn_ref_t ref);
+
+/*
+ * The running task whose result group holds @ref, with the slot's index
+ * in *@i, or NULL. Only the loop thread runs tasks: a thread a task
+ * started takes the usual paths.
+ */
+static struct wtask *group_of(struct pp_worker *w, tarn_ref_t ref, uint32_t *i)
+{
+	struct wtask *c;
+
+	if (g_thread_self() != w->loop_thread)
+		return NULL;
+	c = w->cur;
+	if (!c || !c->group_n || ref.origin != c->group_first.origin ||
+	    ref.seq - c->group_first.seq >= c->group_n)
+		return NULL;
+	*i = (uint32_t)(ref.seq - c->group_first.seq);
+	return c;
+}
+
+static bool bit_test(const uint64_t *bits, uint32_t i)
+{
+	return bits[i / 64] >> (i % 64) & 1;
+}
+
+static void bit_set(uint64_t *bits, uint32_t i, bool on)
+{
+	if (on)
+		bits[i / 64] |= UINT64_C(1) << (i % 64);
+	else
+		bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+/* An earlier buffer for @ref, from the usual path, is discarded (lock held). */
+static struct wobj *forget_locked(struct pp_worker *w, tarn_ref_t ref)
+{
+	struct wobj *old = NULL;
+	int i = fast_find(w, ref);
+
+	if (i >= 0)
+		w->fast_used &= ~(1u << i);
+	if (g_hash_table_size(w->created)) {
+		old = g_hash_table_lookup(w->created, &ref);
+		if (old)
+			g_hash_table_steal(w->created, &ref);
+	}
+	return old;
+}
+
+/* create() of a small result into its group slot: no lock, no message. */
+static int group_create(struct pp_worker *w, struct wtask *c, uint32_t i, tarn_ref_t ref,
+			size_t len, uint32_t flags, void **data)
+{
+	struct pp_gslot *s = &c->group[i];
+
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) ==
+	    (c->group_epoch << 2 | PP_GS_SEALED))
+		return TARN_EEXIST;
+	if (w->fast_used || g_hash_table_size(w->created)) {
+		struct wobj *old;
+
+		g_mutex_lock(&w->lock);
+		old = forget_locked(w, ref);
+		g_mutex_unlock(&w->lock);
+		if (old)
+			wobj_free(old);
+	}
+	s->len = (uint32_t)len;
+	s->flags = flags;
+	*data = s->data;
+	bit_set(c->created, i, true);
+	return 0;
+}
+
+/*
+ * seal() of a result in its group slot: one exchange publishes it. A
+ * driver thread asleep in a get is woken; when the driver has made a
+ * record of its own for the result meanwhile (PP_GS_WANTED: a task
+ * depends on it, a tarn_wait() asks for it), the seal goes by message.
+ */
+static void group_seal(struct pp_worker *w, struct wtask *c, uint32_t i, tarn_ref_t ref)
+{
+	struct pp_gslot *s = &c->group[i];
+	uint64_t old;
+
+	bit_set(c->created, i, false);
+	bit_set(c->sealed, i, true);
+	old = atomic_exchange(&s->state, c->group_epoch << 2 | PP_GS_SEALED);
+	if (old == (c->group_epoch << 2 | PP_GS_WANTED)) {
+		struct m_obj m;
+
+		memset(&m, 0, sizeof(m));
+		m.ref = ref;
+		m.flags = s->flags;
+		m.len = s->len;
+		m.off = PP_INLINE;
+		g_mutex_lock(&w->lock);
+		send_seal_locked(w, &m, s->data, pp_pad8(s->len));
+		g_mutex_unlock(&w->lock);
+		return;
+	}
+	/* Orders the exchange before the look at the driver's sleepers. */
+	atomic_thread_fence(memory_order_seq_cst);
+	pp_doorbell_ring_lazy(&w->ctl->driver_bell);
+}
+
 /* The fast slot holding @ref, or -1 (lock held). */
 static int fast_find(struct pp_worker *w, tarn_ref_t ref)
 {
@@ -614,11 +737,18 @@ int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 {
 	struct pp_worker *w = W(be);
 	struct wobj *o, *old;
+	struct wtask *c;
+	uint32_t gi;
 	int i;
 
+	if (len <= w->inline_max && len <= sizeof(c->group->data) &&
+	    (c = group_of(w, ref, &gi)))
+		return group_create(w, c, gi, ref, len, flags, data);
 	if (len <= w->inline_max && pp_pad8(len) <= sizeof(o->small) &&
 	    fast_create(w, ref, len, flags, data))
 		return 0;
+	if ((c = group_of(w, ref, &gi)))
+		bit_set(c->created, gi, false); /* a slot's earlier bytes are dropped */
 	o = g_new0(struct wobj, 1);
 
 	o->ref = ref;
@@ -665,9 +795,9 @@ int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	return 0;
 }
 
-int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
+/* seal() of an object made by the usual path: a message with its record. */
+static int seal_usual(struct pp_worker *w, tarn_ref_t ref)
 {
-	struct pp_worker *w = W(be);
 	struct wobj *o;
 	struct m_obj m;
 	int i;
@@ -701,6 +831,24 @@ int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
 	g_mutex_unlock(&w->lock);
 	wobj_free(o);
 	return 0;
+}
+
+int pp_worker_seal(struct tarn_backend *be, tarn_ref_t ref)
+{
+	struct pp_worker *w = W(be);
+	struct wtask *c;
+	uint32_t gi = 0;
+	int rc;
+
+	c = group_of(w, ref, &gi);
+	if (c && bit_test(c->created, gi)) {
+		group_seal(w, c, gi, ref);
+		return 0;
+	}
+	rc = seal_usual(w, ref);
+	if (c && rc == 0)
+		bit_set(c->sealed, gi, true);
+	return rc;
 }
 
 int pp_worker_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,

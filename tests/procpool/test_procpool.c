@@ -151,6 +151,31 @@ TARN_TASK(make_block)
 	return 0;
 }
 
+/* 2 * argument 0, plus 1 when the result's bytes are in the shared store. */
+TARN_TASK(double_in_store)
+{
+	int64_t i, v;
+	void *p;
+
+	if (tarn_task_arg_i64(ctx, 0, &i) || tarn_task_return_alloc(ctx, 0, sizeof(v), &p))
+		return -1;
+	v = 2 * i + address_in(p, "tarn-procpool-store");
+	memcpy(p, &v, sizeof(v));
+	return 0;
+}
+
+/* Argument 0 bytes, each of that value. */
+TARN_TASK(bytes_of_len)
+{
+	unsigned char buf[256];
+	int64_t n;
+
+	if (tarn_task_arg_i64(ctx, 0, &n) || n < 0 || n > (int64_t)sizeof(buf))
+		return -1;
+	memset(buf, (int)n, (size_t)n);
+	return tarn_task_return(ctx, 0, buf, (size_t)n);
+}
+
 /* What put_and_keep returns: the ref it keeps, and the worker's pid. */
 struct kept {
 	tarn_ref_t ref;
@@ -339,35 +364,212 @@ Test(batch, a_result_is_ready_before_its_group_ends, .timeout = 300)
 }
 
 /*
+ * Result groups: a group of 16 or more calls writes its small results
+ * into slots of one store block, and the driver reads them there, with no
+ * record or message per result. Below 16 they are private copies.
+ */
+Test(groups, results_are_written_in_the_store_and_read_in_place, .timeout = 300)
+{
+	tarn_arg_t args[128];
+	tarn_ref_t refs[128];
+	tarn_object_t *obj[128];
+
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "64"), 0, "%s", tarn_last_error());
+	start("2");
+	for (int i = 0; i < 128; i++)
+		args[i] = tarn_arg_i64(i);
+	cr_assert_eq(tarn_remote_batch("double_in_store", args, 1, 128, NULL, refs), 0, "%s",
+		     tarn_last_error());
+	cr_assert_eq(tarn_get_batch(refs, 128, 30, obj), 0, "%s", tarn_last_error());
+	for (int i = 0; i < 128; i++) {
+		int64_t v;
+
+		cr_assert_eq(tarn_object_size(obj[i]), sizeof(v));
+		memcpy(&v, tarn_object_data(obj[i]), sizeof(v));
+		cr_assert_eq(v, 2 * i + 1, "call %d: %" PRId64 " (1: written in the store)", i, v);
+		cr_assert(address_in(tarn_object_data(obj[i]), "tarn-procpool-store"),
+			  "call %d: the driver reads a copy", i);
+		tarn_object_release(obj[i]);
+	}
+	cr_assert_eq(tarn_ref_release_batch(refs, 128), 0);
+	cr_assert_eq(tarn_ref_release(refs[3]), TARN_ENOENT, "released twice");
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+Test(groups, small_groups_keep_private_copies, .timeout = 300)
+{
+	tarn_arg_t args[32];
+	tarn_ref_t refs[32];
+	int64_t got[32];
+
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "8"), 0, "%s", tarn_last_error());
+	start("2");
+	for (int i = 0; i < 32; i++)
+		args[i] = tarn_arg_i64(i);
+	cr_assert_eq(tarn_remote_batch("double_in_store", args, 1, 32, NULL, refs), 0, "%s",
+		     tarn_last_error());
+	cr_assert_eq(tarn_get_i64_batch(refs, 32, 30, got), 0, "%s", tarn_last_error());
+	for (int i = 0; i < 32; i++)
+		cr_assert_eq(got[i], 2 * i, "call %d: %" PRId64, i, got[i]);
+	cr_assert_eq(tarn_ref_release_batch(refs, 32), 0);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/*
+ * A task that depends on a result in a slot, submitted before the result
+ * exists and after, and a tarn_wait() for one not made yet: each result
+ * gets a record of its own (sealed by message when it is not made yet),
+ * and nothing waits for the group's end or forever.
+ */
+Test(groups, a_slot_result_used_by_tasks_and_waits, .timeout = 300)
+{
+	tarn_arg_t args[32], dep;
+	tarn_ref_t refs[32], early, late;
+	bool ready;
+	int64_t v;
+
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "32"), 0, "%s", tarn_last_error());
+	start("2");
+	for (int i = 0; i < 32; i++)
+		args[i] = tarn_arg_i64(i == 1 ? 500 : 0);
+	cr_assert_eq(tarn_remote_batch("nap_ms", args, 1, 32, NULL, refs), 0, "%s",
+		     tarn_last_error());
+	cr_assert_eq(tarn_get_i64(refs[0], 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(v, 0);
+	dep = tarn_arg_ref(refs[0]);
+	early = call("nap_ms", &dep, 1, NULL);
+	/* Call 1 naps 500 ms: call 5 is not made yet. */
+	dep = tarn_arg_ref(refs[5]);
+	late = call("nap_ms", &dep, 1, NULL);
+	cr_assert_eq(tarn_wait(&refs[31], 1, 1, 30, &ready), 1, "%s", tarn_last_error());
+	cr_assert(ready);
+	cr_assert_eq(tarn_get_i64(late, 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(v, 0);
+	cr_assert_eq(tarn_get_i64(early, 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_get_i64(refs[1], 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(v, 500);
+	cr_assert_eq(tarn_get_i64(refs[5], 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_get_i64(refs[31], 30, &v), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_ref_release(early), 0);
+	cr_assert_eq(tarn_ref_release(late), 0);
+	cr_assert_eq(tarn_ref_release_batch(refs, 32), 0);
+	cr_assert_eq(tarn_ref_release_batch(refs, 32), TARN_ENOENT);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/* Results of 0 to 47 bytes in one group: up to 16 in slots, the rest not. */
+Test(groups, small_and_larger_results_in_one_group, .timeout = 300)
+{
+	tarn_arg_t args[48];
+	tarn_ref_t refs[48];
+	tarn_object_t *obj[48];
+
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "48"), 0, "%s", tarn_last_error());
+	start("1");
+	for (int i = 0; i < 48; i++)
+		args[i] = tarn_arg_i64(i);
+	cr_assert_eq(tarn_remote_batch("bytes_of_len", args, 1, 48, NULL, refs), 0, "%s",
+		     tarn_last_error());
+	cr_assert_eq(tarn_get_batch(refs, 48, 30, obj), 0, "%s", tarn_last_error());
+	for (int i = 0; i < 48; i++) {
+		const unsigned char *p = tarn_object_data(obj[i]);
+
+		cr_assert_eq(tarn_object_size(obj[i]), (size_t)i, "call %d", i);
+		for (int j = 0; j < i; j++)
+			cr_assert_eq(p[j], (unsigned char)i, "call %d byte %d", i, j);
+		tarn_object_release(obj[i]);
+	}
+	cr_assert_eq(tarn_ref_release_batch(refs, 48), 0);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/*
+ * Group blocks come back: released before their calls ran, or all but
+ * one result released (the one kept gets a record, and the block goes).
+ * A 64 KiB store holds 8 blocks of 256 results: a block kept would end
+ * the results in the store within a few rounds.
+ */
+Test(store, group_blocks_come_back, .timeout = 300)
+{
+	static tarn_arg_t args[256];
+	static tarn_ref_t refs[256];
+	tarn_ref_t kept[40];
+	int64_t got[128];
+
+	cr_assert_eq(tarn_config_set("UNIDIST_PROCPOOL_STORE_SIZE", "64K"), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "256"), 0, "%s", tarn_last_error());
+	start("1");
+	for (int i = 0; i < 256; i++)
+		args[i] = tarn_arg_i64(i);
+	for (int round = 0; round < 40; round++) {
+		cr_assert_eq(tarn_remote_batch("double_in_store", args, 1, 256, NULL, refs), 0,
+			     "round %d: %s", round, tarn_last_error());
+		/* The second half goes before (most of) it runs. */
+		cr_assert_eq(tarn_ref_release_batch(refs + 128, 128), 0);
+		cr_assert_eq(tarn_get_i64_batch(refs, 128, 30, got), 0, "%s", tarn_last_error());
+		for (int i = 0; i < 128; i++)
+			cr_assert_eq(got[i], 2 * i + 1, "round %d call %d: %" PRId64
+				     " (0 in the last place: no room for a group block)", round, i, got[i]);
+		kept[round] = refs[round];
+		for (int i = 0; i < 128; i++)
+			if (i != round)
+				cr_assert_eq(tarn_ref_release(refs[i]), 0);
+	}
+	for (int round = 0; round < 40; round++) {
+		int64_t v;
+
+		cr_assert_eq(tarn_get_i64(kept[round], 30, &v), 0, "%s", tarn_last_error());
+		cr_assert_eq(v, 2 * round + 1);
+		cr_assert_eq(tarn_ref_release(kept[round]), 0);
+	}
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/*
  * A call that crashes its worker on every attempt fails, after max_retries
  * + 1 attempts, with the calls of its group that had not finished; those
  * that finished before it keep their results.
  */
-Test(faults, a_call_crashing_every_attempt_fails_the_rest_of_its_group, .timeout = 300)
+static void crash_in_a_group(int n)
 {
 	tarn_task_opts_t o = TARN_TASK_OPTS_INIT;
-	tarn_arg_t args[10];
-	tarn_ref_t refs[10];
+	tarn_arg_t args[64];
+	tarn_ref_t refs[64];
+	char chunk[16];
 	int64_t v;
 
-	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", "10"), 0, "%s", tarn_last_error());
+	cr_assert_leq(n, 64);
+	snprintf(chunk, sizeof(chunk), "%d", n);
+	cr_assert_eq(tarn_config_set("UNIDIST_BATCH_CHUNK", chunk), 0, "%s", tarn_last_error());
 	start("1");
 	o.max_retries = 1;
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < n; i++)
 		args[i] = tarn_arg_i64(i);
-	cr_assert_eq(tarn_remote_batch("segfault_at_7", args, 1, 10, &o, refs), 0, "%s",
+	cr_assert_eq(tarn_remote_batch("segfault_at_7", args, 1, (size_t)n, &o, refs), 0, "%s",
 		     tarn_last_error());
 	for (int i = 0; i < 7; i++) {
 		cr_assert_eq(tarn_get_i64(refs[i], 30, &v), 0, "call %d: %s", i, tarn_last_error());
 		cr_assert_eq(v, i);
 	}
-	for (int i = 7; i < 10; i++) {
+	for (int i = 7; i < n; i++) {
 		cr_assert_eq(tarn_get_i64(refs[i], 30, &v), TARN_ETASK, "call %d", i);
 		cr_assert(strstr(tarn_last_error(), "signal 11"), "%s", tarn_last_error());
 		cr_assert(strstr(tarn_last_error(), "attempt 2 of 2"), "%s", tarn_last_error());
 	}
-	cr_assert_eq(tarn_ref_release_batch(refs, 10), 0);
+	cr_assert_eq(tarn_ref_release_batch(refs, (size_t)n), 0);
 	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/* Groups of fewer than 16 results have a record per result... */
+Test(faults, a_call_crashing_every_attempt_fails_the_rest_of_its_group, .timeout = 300)
+{
+	crash_in_a_group(10);
+}
+
+/* ...and larger ones slots in a group block (see Test(groups, ...)). */
+Test(faults, a_call_crashing_every_attempt_fails_the_rest_of_a_slotted_group, .timeout = 300)
+{
+	crash_in_a_group(40);
 }
 
 Test(faults, crash_on_every_attempt_names_signal_and_attempts, .timeout = 300)

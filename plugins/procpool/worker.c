@@ -199,7 +199,7 @@ static void handle(struct pp_worker *w, struct wmsg *m);
  */
 static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadline_ns)
 {
-	uint64_t idle_since = pp_now_ns();
+	uint64_t idle_since = pp_now_ns(), spun;
 	bool armed = false; /* counted as a sleeper: see pp_doorbell_prepare() */
 	uint32_t seq = 0;
 
@@ -253,8 +253,9 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 		}
 		if (expired)
 			return NULL;
-		if (pp_now_ns() - idle_since < w->spin_ns) {
-			pp_spin_step(pp_now_ns() - idle_since);
+		spun = pp_now_ns() - idle_since;
+		if (spun < w->spin_ns) {
+			pp_spin_step(spun);
 			continue;
 		}
 		/* The driver rings lazily: count in, look once more, then sleep. */
@@ -372,7 +373,7 @@ static void handle(struct pp_worker *w, struct wmsg *m)
 int pp_worker_loop(struct tarn_backend *be)
 {
 	struct pp_worker *w = W(be);
-	uint64_t idle_since = pp_now_ns();
+	uint64_t idle_since = pp_now_ns(), spun;
 	bool armed = false; /* counted as a sleeper: see pp_doorbell_prepare() */
 	uint32_t seq = 0;
 
@@ -414,9 +415,18 @@ int pp_worker_loop(struct tarn_backend *be)
 			idle_since = pp_now_ns();
 			continue;
 		}
-		if (pp_now_ns() - idle_since < w->spin_ns) {
-			atomic_store_explicit(&w->sh->cpu, sched_getcpu(), memory_order_relaxed);
-			pp_spin_step(pp_now_ns() - idle_since);
+		spun = pp_now_ns() - idle_since;
+		if (spun < w->spin_ns) {
+			int cpu = sched_getcpu();
+
+			/*
+			 * Written only when it changes: the driver reads it for
+			 * every task it places, and a store on every turn of
+			 * this loop made each of those reads a cache miss.
+			 */
+			if (atomic_load_explicit(&w->sh->cpu, memory_order_relaxed) != cpu)
+				atomic_store_explicit(&w->sh->cpu, cpu, memory_order_relaxed);
+			pp_spin_step(spun);
 			continue;
 		}
 		/* The driver rings lazily: count in, look once more, then sleep. */

@@ -1362,8 +1362,22 @@ static struct dobj *token_dir(void *token)
 }
 
 /* fetch() with be->lock held, which it drops while it waits. */
+/*
+ * *@deadline is read from the clock only when the fetch must wait
+ * (DEADLINE_UNSET until then): a clock read costs 25 ns on the 2-core VM
+ * of docs/performance.md, and most gets find their result there.
+ */
+#define DEADLINE_UNSET UINT64_MAX
+
+static uint64_t deadline_now(double timeout, uint64_t *deadline)
+{
+	if (*deadline == DEADLINE_UNSET)
+		*deadline = tm_deadline(timeout);
+	return *deadline;
+}
+
 static int fetch_locked(struct tarn_backend *be, tarn_ref_t ref, double timeout,
-			uint64_t deadline, tarn_obj_view_t *view)
+			uint64_t *deadline, tarn_obj_view_t *view)
 {
 	struct tm_pending *p;
 	struct dview *v;
@@ -1376,7 +1390,7 @@ static int fetch_locked(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 			return TARN_ENOENT;
 		if (o->sealed)
 			break;
-		if (timeout == 0 || !tm_cond_wait(be, deadline))
+		if (timeout == 0 || !tm_cond_wait(be, deadline_now(timeout, deadline)))
 			return TARN_ETIMEDOUT;
 	}
 	if (obj_has_bytes(o)) {
@@ -1407,7 +1421,7 @@ static int fetch_locked(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 		tm_send(be, o->owner, T_FETCH, &m, sizeof(m), NULL, 0);
 	}
 	while (!p->done)
-		if (!tm_cond_wait(be, deadline) && !p->done)
+		if (!tm_cond_wait(be, deadline_now(timeout, deadline)) && !p->done)
 			break;
 	rc = p->done ? p->status : TARN_ETIMEDOUT;
 	if (rc == 0) {
@@ -1449,10 +1463,11 @@ static void unpin_locked(struct tarn_backend *be, tarn_obj_view_t *view)
 int tm_driver_fetch(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 		    tarn_obj_view_t *view)
 {
+	uint64_t deadline = DEADLINE_UNSET;
 	int rc;
 
 	g_mutex_lock(&be->lock);
-	rc = fetch_locked(be, ref, timeout, tm_deadline(timeout), view);
+	rc = fetch_locked(be, ref, timeout, &deadline, view);
 	g_mutex_unlock(&be->lock);
 	return rc;
 }
@@ -1469,7 +1484,7 @@ int tm_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_
 
 	g_mutex_lock(&be->lock);
 	for (size_t i = 0; i < n; i++) {
-		rc = fetch_locked(be, refs[i], timeout, deadline, &views[i]);
+		rc = fetch_locked(be, refs[i], timeout, &deadline, &views[i]);
 		if (rc) {
 			for (size_t j = 0; j < i; j++)
 				unpin_locked(be, &views[j]);

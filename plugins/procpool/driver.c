@@ -1646,6 +1646,25 @@ static void fail_everything(struct pp_driver *d)
 	}
 }
 
+/*
+ * Whether every result of @t exists: then it has run, whatever became of
+ * the message that would have said so (lock held).
+ */
+static bool task_results_exist(struct pp_driver *d, struct ptask *t)
+{
+	if (!t->d.num_returns)
+		return false;
+	if (t->group)
+		return !group_unsealed(d, t->group);
+	for (size_t i = 0; i < t->d.num_returns; i++) {
+		struct pobj *o = t->rets[i];
+
+		if (!o || !o->sealed)
+			return false;
+	}
+	return true;
+}
+
 /* @w died (lock held): hand its work back and start a replacement. */
 static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 {
@@ -1681,7 +1700,14 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 		bool ran = pp_ref_equal(&t->d.id, &running);
 
 		t->slot = -1;
-		if (t->actor || t->d.kind == TARN_TASK_ACTOR_CREATE) {
+		if (!t->actor && t->d.kind == TARN_TASK_PLAIN && task_results_exist(d, t)) {
+			/*
+			 * Killed between its results and its done message: it
+			 * ran, and running it again would repeat what it did.
+			 */
+			task_unpin_deps(d, t);
+			task_free(d, t);
+		} else if (t->actor || t->d.kind == TARN_TASK_ACTOR_CREATE) {
 			char msg[256];
 
 			snprintf(msg, sizeof(msg),

@@ -7,12 +7,15 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <glib.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -174,6 +177,26 @@ TARN_TASK(bytes_of_len)
 		return -1;
 	memset(buf, (int)n, (size_t)n);
 	return tarn_task_return(ctx, 0, buf, (size_t)n);
+}
+
+/* Appends a byte to the file named by argument 0; returns its pid. */
+TARN_TASK(count_run)
+{
+	const void *path;
+	size_t n;
+	char name[256];
+	int fd;
+
+	if (tarn_task_arg(ctx, 0, &path, &n) || n >= sizeof(name))
+		return -1;
+	memcpy(name, path, n);
+	name[n] = 0;
+	g_usleep(2000); /* the caller sleeps in its get meanwhile */
+	fd = open(name, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	if (fd < 0 || write(fd, "x", 1) != 1)
+		return tarn_task_fail(ctx, "cannot append to %s", name);
+	close(fd);
+	return tarn_task_return_i64(ctx, 0, getpid());
 }
 
 /* What put_and_keep returns: the ref it keeps, and the worker's pid. */
@@ -796,6 +819,49 @@ Test(store, put_release_a_million_times_in_a_small_store, .timeout = 300)
 		cr_assert_eq(rc, 0, "put %d: %s (the store leaked)", i, tarn_last_error());
 		cr_assert_eq(tarn_ref_release(r), 0);
 	}
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
+/*
+ * A task whose results all exist has run, even when its worker dies
+ * before the message saying it ended: it must not run again. On one CPU,
+ * the worker's wakeup of the caller asleep in its get hands the CPU to
+ * the caller at once, between the result's message and the task's end,
+ * and the caller kills the worker there.
+ */
+Test(faults, a_task_whose_results_exist_is_not_run_again, .timeout = 300)
+{
+	char path[] = "/tmp/tarn-count-XXXXXX";
+	int fd = mkstemp(path);
+	tarn_arg_t a = tarn_arg_str(path);
+	struct stat st;
+	int64_t pid, other;
+
+	cpu_set_t one;
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0); /* workers inherit it */
+	start("1");
+	for (int round = 1; round <= 150; round++) {
+		tarn_ref_t r = call("count_run", &a, 1, NULL);
+
+		cr_assert_eq(tarn_get_i64(r, 30, &pid), 0, "%s", tarn_last_error());
+		cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
+		cr_assert_eq(tarn_ref_release(r), 0);
+		/* The replacement serves once the dead one is reaped. */
+		do {
+			r = call("my_pid", NULL, 0, NULL);
+			cr_assert_eq(tarn_get_i64(r, 30, &other), 0, "%s", tarn_last_error());
+			cr_assert_eq(tarn_ref_release(r), 0);
+		} while (other == pid);
+		cr_assert_eq(stat(path, &st), 0);
+		cr_assert_eq(st.st_size, round, "round %d: the task ran %lld times", round,
+			     (long long)st.st_size - round + 1);
+	}
+	unlink(path);
 	cr_assert_eq(tarn_shutdown(), 0);
 }
 

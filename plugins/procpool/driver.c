@@ -289,6 +289,12 @@ static bool slot_sealed(struct pp_driver *d, struct pgroup *g, uint32_t i)
 	       (g->epoch << 2 | PP_GS_SEALED);
 }
 
+/* The slot of @ref, a result of @g (d->objs maps it to @g). */
+static uint32_t group_index(const struct pgroup *g, tarn_ref_t ref)
+{
+	return (uint32_t)(ref.seq - g->first.seq);
+}
+
 static tarn_ref_t group_ref(const struct pgroup *g, uint32_t i)
 {
 	tarn_ref_t r = {g->first.origin, g->first.seq + i};
@@ -478,7 +484,7 @@ static struct pobj *obj_find(struct pp_driver *d, tarn_ref_t ref)
 	if (!is_group(v))
 		return v;
 	g = as_group(v);
-	o = group_promote(d, g, (uint32_t)(ref.seq - g->first.seq));
+	o = group_promote(d, g, group_index(g, ref));
 	group_maybe_free(d, g);
 	return o;
 }
@@ -498,7 +504,7 @@ static int obj_state(struct pp_driver *d, tarn_ref_t ref, bool *slot)
 	if (!is_group(v))
 		return v ? ((struct pobj *)v)->sealed : -1;
 	g = as_group(v);
-	i = (uint32_t)(ref.seq - g->first.seq);
+	i = group_index(g, ref);
 	if (g->st[i] != G_LIVE && (g->st[i] != G_RELEASED || !g->producing))
 		return -1;
 	*slot = true;
@@ -2465,7 +2471,7 @@ static bool fetch_settled(struct pp_driver *d, tarn_ref_t ref, void *was)
 	if (!is_group(v))
 		return ((struct pobj *)v)->sealed;
 	g = as_group(v);
-	i = (uint32_t)(ref.seq - g->first.seq);
+	i = group_index(g, ref);
 	return g->st[i] != G_LIVE || slot_sealed(d, g, i);
 }
 
@@ -2482,7 +2488,7 @@ static int fetch_locked(struct pp_driver *d, tarn_ref_t ref, double timeout,
 		if (is_group(v)) {
 			/* A result in its group slot, read in place. */
 			struct pgroup *g = as_group(v);
-			uint32_t i = (uint32_t)(ref.seq - g->first.seq);
+			uint32_t i = group_index(g, ref);
 			struct pp_gslot *s = group_slot(d, g, i);
 
 			if (g->st[i] != G_LIVE)
@@ -2783,7 +2789,7 @@ static int release_locked(struct pp_driver *d, tarn_ref_t ref)
 
 	if (is_group(v)) {
 		struct pgroup *g = as_group(v);
-		uint32_t i = (uint32_t)(ref.seq - g->first.seq);
+		uint32_t i = group_index(g, ref);
 
 		if (g->st[i] != G_LIVE)
 			return TARN_ENOENT;

@@ -971,6 +971,7 @@ static bool send_task(struct pp_driver *d, struct ptask *t, int slot)
 	m.kind = t->d.kind;
 	m.attempt = t->d.attempt;
 	m.ndeps = (uint32_t)t->d.num_deps;
+	m.nreturns = (uint32_t)t->d.num_returns;
 	m.payload_len = t->d.payload_len;
 	m.payload_off = inline_payload ? PP_INLINE : t->payload_off;
 	if (t->group) {
@@ -1366,8 +1367,23 @@ static size_t message_min_len(uint32_t type, const unsigned char *p, size_t len)
 		memcpy(&m, p, sizeof(m));
 		return sizeof(m) + (m.off == PP_INLINE ? (size_t)m.len : 0);
 	}
-	case M_DONE:
-		return sizeof(struct m_done);
+	case M_DONE: {
+		struct m_done m;
+		struct m_obj o;
+
+		if (len < sizeof(m))
+			return sizeof(m);
+		memcpy(&m, p, sizeof(m));
+		if (!m.held)
+			return sizeof(m);
+		if (len < sizeof(m) + sizeof(o))
+			return sizeof(m) + sizeof(o);
+		memcpy(&o, p + sizeof(m), sizeof(o));
+		/* Only a small inline result is held back (worker.c). */
+		if (o.off != PP_INLINE || o.len > len)
+			return SIZE_MAX;
+		return sizeof(m) + sizeof(o) + (size_t)o.len;
+	}
 	case M_ALLOC:
 	case M_FETCH:
 		return sizeof(struct m_req);
@@ -1441,6 +1457,12 @@ static size_t drain(struct pp_driver *d, struct pworker *w)
 			struct m_done m;
 
 			memcpy(&m, p, sizeof(m));
+			if (m.held) {
+				struct m_obj o;
+
+				memcpy(&o, p + sizeof(m), sizeof(o));
+				on_seal(d, w, &o, p + sizeof(m) + sizeof(o));
+			}
 			task_finished(d, w, &m);
 			break;
 		}

@@ -160,6 +160,12 @@ struct m_task {
 	tarn_ref_t group_first;
 	uint64_t group_off;
 	uint64_t group_epoch;
+	/*
+	 * Results: with one, its seal is the task's last act (a batch of
+	 * calls has one per call, each sealed as its call ends).
+	 */
+	uint32_t nreturns;
+	uint32_t pad_;
 	/* then ndeps x (struct m_obj [+ inline bytes]) then the payload */
 };
 
@@ -167,7 +173,11 @@ struct m_done {
 	tarn_ref_t id;
 	tarn_task_report_t report;
 	uint32_t group_sealed; /* results of the group this attempt sealed */
-	uint32_t pad_;
+	/*
+	 * 1: the seal of the task's last small result follows, a struct
+	 * m_obj and its padded inline bytes (the worker held it back).
+	 */
+	uint32_t held;
 };
 
 struct m_req {

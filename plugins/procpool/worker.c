@@ -62,6 +62,12 @@ struct wtask {
 	struct pp_gslot *group;
 	uint64_t created[PP_GROUP_MAX / 64]; /* slot written, not sealed */
 	uint64_t sealed[PP_GROUP_MAX / 64];  /* sealed by this attempt */
+	/*
+	 * The fast slot of its one result, sealed and held back to ride in
+	 * the task's done message (see held_seal()), or -1; @holds: allowed.
+	 */
+	int held;
+	bool holds;
 };
 
 /* A view handed out by a fetch that went to the driver. */
@@ -82,6 +88,7 @@ struct pp_worker {
 	uint32_t nworkers;
 	uint64_t inline_max;
 	uint64_t spin_ns;
+	uint64_t origin; /* of the refs this worker mints (puts, submits) */
 	pid_t driver;
 	GMutex lock;        /* both rings and the tables below */
 	GQueue queue;       /* struct wmsg not yet handled */
@@ -270,12 +277,42 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 	}
 }
 
+/* A task's done message, with its held-back seal when it has one. */
+static void send_done(struct pp_worker *w, struct wtask *c, struct m_done *done)
+{
+	struct wobj *o;
+	struct {
+		struct m_obj m;
+		_Alignas(8) unsigned char bytes[sizeof(o->small)];
+	} seal;
+
+	g_mutex_lock(&w->lock);
+	if (c->held < 0) {
+		send_driver_locked(w, M_DONE, done, sizeof(*done), NULL, 0);
+		g_mutex_unlock(&w->lock);
+		return;
+	}
+	o = &w->fast[c->held];
+	memset(&seal.m, 0, sizeof(seal.m));
+	seal.m.ref = o->ref;
+	seal.m.flags = o->flags;
+	seal.m.len = o->len;
+	seal.m.off = PP_INLINE;
+	memcpy(seal.bytes, o->buf, pp_pad8(o->len));
+	done->held = 1;
+	send_driver_locked(w, M_DONE, done, sizeof(*done), &seal,
+			   sizeof(seal.m) + pp_pad8(o->len));
+	w->fast_used &= ~(1u << c->held);
+	c->held = -1;
+	g_mutex_unlock(&w->lock);
+}
+
 /* Running tasks -------------------------------------------------------------- */
 
 static void run_task(struct pp_worker *w, struct wmsg *msg)
 {
 	const unsigned char *p = msg->data;
-	struct wtask wt = {.msg = msg, .outer = w->cur};
+	struct wtask wt = {.msg = msg, .outer = w->cur, .held = -1};
 	tarn_ref_t saved_origin_seq[1];
 	uint64_t saved_since;
 	struct m_task t;
@@ -288,6 +325,7 @@ static void run_task(struct pp_worker *w, struct wmsg *msg)
 	memcpy(&t, p, sizeof(t));
 	p += sizeof(t);
 	wt.ndeps = t.ndeps;
+	wt.holds = t.nreturns == 1;
 	wt.deps = t.ndeps <= 8 ? deps_small : g_new(struct m_obj, t.ndeps);
 	wt.data = t.ndeps <= 8 ? data_small : g_new(const unsigned char *, t.ndeps);
 	for (uint32_t i = 0; i < t.ndeps; i++) {
@@ -331,7 +369,7 @@ static void run_task(struct pp_worker *w, struct wmsg *msg)
 	atomic_store(&w->sh->run_seq, saved_origin_seq[0].seq);
 	atomic_store(&w->sh->run_origin, saved_origin_seq[0].origin);
 	atomic_store(&w->sh->run_since_ns, saved_since);
-	send_driver(w, M_DONE, &done, sizeof(done), NULL, 0);
+	send_done(w, &wt, &done);
 	if (wt.deps != deps_small) {
 		g_free(wt.deps);
 		g_free(wt.data);
@@ -549,6 +587,7 @@ int pp_worker_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 		bind_numa(w);
 	info->role = TARN_ROLE_WORKER;
 	info->origin = origin;
+	w->origin = origin;
 	snprintf(info->worker, sizeof(info->worker), "worker %d", w->slot);
 	return 0;
 }
@@ -805,6 +844,46 @@ int pp_worker_create(struct tarn_backend *be, tarn_ref_t ref, size_t len,
 	return 0;
 }
 
+/* The seal of fast slot @i to the driver, which frees the slot (lock held). */
+static void send_fast_seal_locked(struct pp_worker *w, int i)
+{
+	struct wobj *o = &w->fast[i];
+	struct m_obj m;
+
+	memset(&m, 0, sizeof(m));
+	m.ref = o->ref;
+	m.flags = o->flags;
+	m.len = o->len;
+	m.off = PP_INLINE;
+	send_seal_locked(w, &m, o->buf, pp_pad8(o->len));
+	w->fast_used &= ~(1u << i);
+}
+
+/*
+ * Whether the seal of @ref, a small result in fast slot @i, is held back
+ * to go with its task's done message (lock held). The core seals a
+ * task's results as its very last step, so the result reaches the
+ * driver with the news that the task has ended: one message where there
+ * were two, and a driver that sees the result also sees its worker free
+ * (it placed the next task of a lone caller on the other worker, keeping
+ * both awake: three pollers on two CPUs). Only a task's own results, on
+ * the loop thread: a put (a ref of this worker's) may be waited on by
+ * the task itself; and only for a task with one result, since a batch
+ * of calls seals one per call as each ends. A worker dying before the
+ * done message loses it with the task, which is then run again, as if
+ * the worker had died a moment sooner.
+ */
+static bool held_seal(struct pp_worker *w, tarn_ref_t ref, int i)
+{
+	struct wtask *c = w->cur;
+
+	if (!c || !c->holds || c->held >= 0 || ref.origin == w->origin ||
+	    g_thread_self() != w->loop_thread)
+		return false;
+	c->held = i;
+	return true;
+}
+
 /* seal() of an object made by the usual path: a message with its record. */
 static int seal_usual(struct pp_worker *w, tarn_ref_t ref)
 {
@@ -815,14 +894,8 @@ static int seal_usual(struct pp_worker *w, tarn_ref_t ref)
 	g_mutex_lock(&w->lock);
 	i = fast_find(w, ref);
 	if (i >= 0) {
-		o = &w->fast[i];
-		memset(&m, 0, sizeof(m));
-		m.ref = ref;
-		m.flags = o->flags;
-		m.len = o->len;
-		m.off = PP_INLINE;
-		send_seal_locked(w, &m, o->buf, pp_pad8(o->len));
-		w->fast_used &= ~(1u << i);
+		if (!held_seal(w, ref, i))
+			send_fast_seal_locked(w, i);
 		g_mutex_unlock(&w->lock);
 		return 0;
 	}

@@ -1093,6 +1093,41 @@ Test(environment, worker_count_follows_unidist_cpus, .timeout = 300)
 	cr_assert_eq(tarn_shutdown(), 0);
 }
 
+/*
+ * One caller waiting on each task before the next: its tasks stay on one
+ * worker, so the others can fall asleep. The result used to reach the
+ * driver before the news that its worker was free, and the next task went
+ * to another worker, keeping every worker half awake
+ * (docs/backends/procpool.md, "Rings and waking").
+ */
+Test(placement, a_lone_stream_of_tasks_stays_on_one_worker, .timeout = 300)
+{
+	GHashTable *count = g_hash_table_new(NULL, NULL);
+	guint most = 0;
+	GHashTableIter it;
+	gpointer key, value;
+	const int n = 2000;
+
+	start("2");
+	for (int i = 0; i < n; i++) {
+		tarn_ref_t r = call("my_pid", NULL, 0, NULL);
+		int64_t v;
+
+		cr_assert_eq(tarn_get_i64(r, 30, &v), 0, "%s", tarn_last_error());
+		tarn_ref_release(r);
+		value = g_hash_table_lookup(count, GINT_TO_POINTER((int)v));
+		g_hash_table_insert(count, GINT_TO_POINTER((int)v),
+				    GUINT_TO_POINTER(GPOINTER_TO_UINT(value) + 1));
+	}
+	g_hash_table_iter_init(&it, count);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		most = MAX(most, GPOINTER_TO_UINT(value));
+	/* Room for a few moves when the scheduler moves a worker's CPU. */
+	cr_assert_geq(most, n * 9 / 10, "the busiest worker ran %u of %d tasks", most, n);
+	g_hash_table_destroy(count);
+	cr_assert_eq(tarn_shutdown(), 0);
+}
+
 Test(environment, numa_binding_sets_the_workers_memory_policy, .timeout = 300)
 {
 	int64_t unbound = -1, bound = -1;

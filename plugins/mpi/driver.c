@@ -1483,6 +1483,19 @@ int tm_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_
 	int rc = 0;
 
 	g_mutex_lock(&be->lock);
+	/*
+	 * One released ref fails the batch at once, not after the others
+	 * (what fetch_locked() answers TARN_ENOENT for without waiting).
+	 */
+	for (size_t i = 0; i < n; i++) {
+		struct dobj *o = obj_find(D(be), refs[i]);
+
+		if (!o || (o->sealed && !o->holds)) {
+			g_mutex_unlock(&be->lock);
+			*failed = i;
+			return TARN_ENOENT;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		rc = fetch_locked(be, refs[i], timeout, &deadline, &views[i]);
 		if (rc) {

@@ -2628,6 +2628,16 @@ static void unpin_locked(struct pp_driver *d, tarn_obj_view_t *view)
  * One lock for the lot: per ref, what is left is a table lookup and a pin,
  * where fetch() pays a lock, a clock read and a counter round trip each.
  */
+/* Whether fetch_locked() would find @ref, now or once it is sealed. */
+static bool gettable_locked(struct pp_driver *d, tarn_ref_t ref)
+{
+	void *v = reftab_find(&d->objs, ref);
+
+	if (is_group(v))
+		return as_group(v)->st[group_index(as_group(v), ref)] == G_LIVE;
+	return v && ((struct pobj *)v)->holds;
+}
+
 static int fetch_batch_inner(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 			     double timeout, tarn_obj_view_t *views, size_t *failed)
 {
@@ -2636,6 +2646,14 @@ static int fetch_batch_inner(struct tarn_backend *be, const tarn_ref_t *refs, si
 	int rc = 0;
 
 	g_mutex_lock(&d->lock);
+	/* One released ref fails the batch at once, not after the others. */
+	for (size_t i = 0; i < n; i++) {
+		if (!gettable_locked(d, refs[i])) {
+			g_mutex_unlock(&d->lock);
+			*failed = i;
+			return TARN_ENOENT;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		rc = fetch_locked(d, refs[i], timeout, &deadline, &views[i]);
 		if (rc) {

@@ -384,9 +384,11 @@ typedef struct tarn_host_services {
  *               @views[0..@n), with one @timeout for them all (from the
  *               call, not per ref). All or nothing: on failure no view
  *               stays pinned, *@failed is the index of the ref that failed
- *               and the return is fetch()'s error for it. Error objects
- *               are views like any other. Without it the host calls
- *               fetch() @n times.
+ *               and the return is fetch()'s error for it. A ref that is
+ *               unknown or released should fail the batch at once
+ *               (TARN_ENOENT), before any wait for the others. Error
+ *               objects are views like any other. Without it the host
+ *               calls fetch() @n times.
  * @unpin_batch: (ABI 1.2) optional: unpin() of @views[0..@n). Without it
  *               the host calls unpin() @n times.
  * @release_batch: (ABI 1.2) optional: release() of each valid ref of

@@ -582,7 +582,9 @@ TARN_API int tarn_get_f64(tarn_ref_t ref, double timeout, double *out);
  *
  * Return: 0; the errors of tarn_get() for the first ref that fails (the
  * message names its index), TARN_ETIMEDOUT when some ref is not ready in
- * time; TARN_EINVAL for NULL @refs or @out with @n > 0.
+ * time; TARN_EINVAL for NULL @refs or @out with @n > 0. On procpool and
+ * mpi a released ref fails the call at once with TARN_ENOENT, without
+ * waiting for the refs before it.
  */
 TARN_API int tarn_get_batch(const tarn_ref_t *refs, size_t n, double timeout,
 			    tarn_object_t **out);

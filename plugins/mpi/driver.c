@@ -1386,7 +1386,8 @@ static int fetch_locked(struct tarn_backend *be, tarn_ref_t ref, double timeout,
 
 	for (;;) {
 		o = obj_find(D(be), ref);
-		if (!o || (o->sealed && !o->holds))
+		/* Unheld: released, maybe before its task has even made it. */
+		if (!o || !o->holds)
 			return TARN_ENOENT;
 		if (o->sealed)
 			break;
@@ -1490,7 +1491,7 @@ int tm_driver_fetch_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_
 	for (size_t i = 0; i < n; i++) {
 		struct dobj *o = obj_find(D(be), refs[i]);
 
-		if (!o || (o->sealed && !o->holds)) {
+		if (!o || !o->holds) {
 			g_mutex_unlock(&be->lock);
 			*failed = i;
 			return TARN_ENOENT;
@@ -1545,7 +1546,8 @@ int tm_driver_wait(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 		for (size_t i = 0; i < n; i++) {
 			struct dobj *o = obj_find(D(be), refs[i]);
 
-			if (!o) {
+			/* Unheld: released, maybe before its task has made it. */
+			if (!o || !o->holds) {
 				g_mutex_unlock(&be->lock);
 				return TARN_ENOENT;
 			}

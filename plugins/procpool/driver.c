@@ -2700,9 +2700,12 @@ static int wait_inner(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 		count = 0;
 		progress_locked(d);
 		for (size_t i = 0; i < n; i++) {
-			bool slot;
-			int st = obj_state(d, refs[i], &slot);
+			bool slot = false;
+			int st = -1;
 
+			/* Released, maybe before its task has made it: as for a get. */
+			if (gettable_locked(d, refs[i]))
+				st = obj_state(d, refs[i], &slot);
 			/*
 			 * A slot not sealed yet gets a record, sealed by message,
 			 * which wakes this wait (slots wake only a get).

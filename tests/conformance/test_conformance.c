@@ -497,6 +497,25 @@ Test(conformance, release_frees_and_double_release_is_reported)
 	cr_assert_eq(tarn_ref_release((tarn_ref_t){0, 0}), 0, "releasing the null ref is a no-op");
 }
 
+/*
+ * A result released while its task still runs is gone at once for a get
+ * and a wait (docs/api.md 3.4), though the task runs on and keeps it.
+ */
+Test(conformance, a_result_released_before_it_exists_cannot_be_got)
+{
+	tarn_arg_t a = tarn_arg_i64(1500);
+	tarn_object_t *obj;
+	tarn_ref_t r;
+	bool ready;
+
+	cr_assert_eq(tarn_remote("sleep_ms", &a, 1, NULL, &r), 0);
+	cr_assert_eq(tarn_ref_release(r), 0);
+	cr_assert_eq(tarn_get(r, 0.01, &obj), TARN_ENOENT, "%s", tarn_last_error());
+	cr_assert_eq(tarn_wait(&r, 1, 1, 0.01, &ready), TARN_ENOENT, "%s",
+		     tarn_last_error());
+	cr_assert_eq(tarn_ref_release(r), TARN_ENOENT);
+}
+
 Test(conformance, fetched_object_outlives_its_ref)
 {
 	char data[4096];

@@ -2624,10 +2624,6 @@ static void unpin_locked(struct pp_driver *d, tarn_obj_view_t *view)
 	view->token = NULL;
 }
 
-/*
- * One lock for the lot: per ref, what is left is a table lookup and a pin,
- * where fetch() pays a lock, a clock read and a counter round trip each.
- */
 /* Whether fetch_locked() would find @ref, now or once it is sealed. */
 static bool gettable_locked(struct pp_driver *d, tarn_ref_t ref)
 {
@@ -2638,6 +2634,10 @@ static bool gettable_locked(struct pp_driver *d, tarn_ref_t ref)
 	return v && ((struct pobj *)v)->holds;
 }
 
+/*
+ * One lock for the lot: per ref, what is left is a table lookup and a pin,
+ * where fetch() pays a lock, a clock read and a counter round trip each.
+ */
 static int fetch_batch_inner(struct tarn_backend *be, const tarn_ref_t *refs, size_t n,
 			     double timeout, tarn_obj_view_t *views, size_t *failed)
 {

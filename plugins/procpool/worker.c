@@ -277,6 +277,16 @@ static struct wmsg *await_reply(struct pp_worker *w, uint64_t req, int64_t deadl
 	}
 }
 
+/* The seal record of @o (an inline one's bytes follow it in the message). */
+static void seal_record(const struct wobj *o, struct m_obj *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->ref = o->ref;
+	m->flags = o->flags;
+	m->len = o->len;
+	m->off = o->off;
+}
+
 /* A task's done message, with its held-back seal when it has one. */
 static void send_done(struct pp_worker *w, struct wtask *c, struct m_done *done)
 {
@@ -293,11 +303,7 @@ static void send_done(struct pp_worker *w, struct wtask *c, struct m_done *done)
 		return;
 	}
 	o = &w->fast[c->held];
-	memset(&seal.m, 0, sizeof(seal.m));
-	seal.m.ref = o->ref;
-	seal.m.flags = o->flags;
-	seal.m.len = o->len;
-	seal.m.off = PP_INLINE;
+	seal_record(o, &seal.m);
 	memcpy(seal.bytes, o->buf, pp_pad8(o->len));
 	done->held = 1;
 	send_driver_locked(w, M_DONE, done, sizeof(*done), &seal,
@@ -850,11 +856,7 @@ static void send_fast_seal_locked(struct pp_worker *w, int i)
 	struct wobj *o = &w->fast[i];
 	struct m_obj m;
 
-	memset(&m, 0, sizeof(m));
-	m.ref = o->ref;
-	m.flags = o->flags;
-	m.len = o->len;
-	m.off = PP_INLINE;
+	seal_record(o, &m);
 	send_seal_locked(w, &m, o->buf, pp_pad8(o->len));
 	w->fast_used &= ~(1u << i);
 }
@@ -905,11 +907,7 @@ static int seal_usual(struct pp_worker *w, tarn_ref_t ref)
 		return TARN_ENOENT;
 	}
 	g_hash_table_steal(w->created, &ref);
-	memset(&m, 0, sizeof(m));
-	m.ref = ref;
-	m.flags = o->flags;
-	m.len = o->len;
-	m.off = o->off;
+	seal_record(o, &m);
 	send_seal_locked(w, &m, o->buf, o->off == PP_INLINE ? pp_pad8(o->len) : 0);
 	g_mutex_unlock(&w->lock);
 	wobj_free(o);

@@ -333,6 +333,17 @@ const tarn_setting_t tarn_settings_table[] = {
 			"does (for comparison).",
 	},
 	{
+		.name = "UNIDIST_MPI_LOCAL_LINKS",
+		.type = TARN_SETTING_BOOL,
+		.def = "true",
+		.description =
+			"Carry the mpi backend's messages between the driver "
+			"and the ranks on its host over rings in shared memory "
+			"(2 MiB per rank in /dev/shm) instead of MPI: Open MPI "
+			"reaches spawned ranks over TCP only. false: every "
+			"message goes by MPI.",
+	},
+	{
 		.name = "UNIDIST_MPI_SHARED_OBJECT_STORE",
 		.type = TARN_SETTING_BOOL,
 		.def = "true",

@@ -1147,8 +1147,41 @@ int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info)
 	snprintf(me.job, sizeof(me.job), "%s", be->job);
 	snprintf(me.monitor_host, sizeof(me.monitor_host), "%s", d->ranks[TM_MONITOR].host);
 	be->store = be->store && strcmp(d->ranks[TM_MONITOR].host, be->hostname) == 0;
-	for (int r = 1; r < be->size; r++)
+	for (int r = 1; r < be->size; r++) {
+		/* Ranks on this host get a link (link.c); the others, and a failure, stay on MPI. */
+		me.link[0] = '\0';
+		me.link_nonce = 0;
+		if (be->local_links && d->ranks[r].local) {
+			int lrc = tm_link_create(be, r, me.link, sizeof(me.link), &me.link_nonce);
+
+			if (lrc) {
+				tm_log(be, TARN_LOG_DEBUG, "no shared-memory link to rank %d (%s): "
+					   "its messages go by MPI", r, g_strerror(-lrc));
+				me.link[0] = '\0';
+			} else {
+				g_mutex_lock(&be->lock);
+				be->links_pending++;
+				g_mutex_unlock(&be->lock);
+			}
+		}
 		tm_send(be, r, T_HELLO, &me, sizeof(me), NULL, 0);
+	}
+	/*
+	 * Every rank answers its link before tarn_init() returns, so that its
+	 * name is gone from /dev/shm by then (the rank maps it, then says so).
+	 */
+	g_mutex_lock(&be->lock);
+	while (be->links_pending && tm_cond_wait(be, deadline))
+		;
+	missing = be->links_pending;
+	g_mutex_unlock(&be->lock);
+	if (missing) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "%d ranks did not answer their link within 60 s",
+			 missing);
+		tm_abort_job(be, msg);
+	}
 	tm_log(be, TARN_LOG_INFO, "%s mode, %d ranks (driver, monitor, %d workers)",
 	       be->spawn ? "spawn" : "SPMD", be->size, be->size - TM_FIRST_WORKER);
 	return 0;

@@ -418,8 +418,16 @@ static void send_chunks(struct tarn_backend *be, int dest, const void *data, siz
 
 static void flush_pack(struct tarn_backend *be, int dest, struct tm_pack *p)
 {
+	struct tm_link *l = &be->links[dest];
+
 	if (!p->len)
 		return;
+	if (l->tx_on) {
+		if (!tm_link_send(l, p->buf, p->len) && l->overflow.length == 1)
+			be->nlinks_held++;
+		p->len = 0;
+		return;
+	}
 	/*
 	 * A small pack whose send is not complete on the first test (the
 	 * receiver's queue is full, or it is gone) is handed to the send like
@@ -503,6 +511,11 @@ static bool drain_out(struct tarn_backend *be)
 			pack_append(p, m->type, m->data, m->len);
 			if (m->type == T_EXIT || m->type == T_BYE)
 				flush_pack(be, m->dest, p);
+			if (m->type == T_LINK_UP && be->links[m->dest].base) {
+				/* The last pack by MPI: the next ones go on the link. */
+				flush_pack(be, m->dest, p);
+				be->links[m->dest].tx_on = true;
+			}
 		}
 		g_free(m);
 	}
@@ -595,10 +608,14 @@ static void cancel_receives(struct tarn_backend *be)
 	be->rx = NULL;
 }
 
+static void link_up(struct tarn_backend *be, int src, const unsigned char *p, size_t len);
+
 static void dispatch_one(struct tarn_backend *be, int src, uint32_t type, const unsigned char *p,
 			 size_t len)
 {
-	if (be->rank == TM_DRIVER)
+	if (type == T_LINK_UP)
+		link_up(be, src, p, len);
+	else if (be->rank == TM_DRIVER)
 		tm_driver_handle(be, src, type, p, len);
 	else
 		tm_worker_handle(be, src, type, p, len);
@@ -664,11 +681,99 @@ static void dispatch_buffer(struct tarn_backend *be, int src, const unsigned cha
  * a burst (one message each would starve a submitter that turns every 32
  * tasks: no-op tasks/s fell by half).
  */
-static bool poll_in(struct tarn_backend *be, int max)
+static int poll_links(struct tarn_backend *be, int max)
 {
-	bool any = false;
+	int got = 0, n = be->nrx_links;
+	unsigned first = be->link_turns++;
 
-	for (int i = 0; i < max; i++) {
+	for (int i = 0; i < n && got < max; i++) {
+		int src = be->rx_links[(first + (unsigned)i) % (unsigned)n];
+		struct tm_link *l = &be->links[src];
+		const unsigned char *buf;
+		size_t len;
+
+		while (got < max && (buf = tm_link_peek(be, l, src, &len))) {
+			dispatch_buffer(be, src, buf, len);
+			tm_link_consume(l);
+			got++;
+		}
+	}
+	return got;
+}
+
+/*
+ * Packs that found a ring full, in order (true when one moved): before
+ * anything newly queued, which flush_pack() puts behind them.
+ */
+static bool retry_links(struct tarn_backend *be)
+{
+	bool moved = false;
+
+	for (int r = 0; r < be->size; r++) {
+		struct tm_link *l = &be->links[r];
+
+		if (!l->overflow.length)
+			continue;
+		moved |= tm_link_retry(l);
+		if (!l->overflow.length)
+			be->nlinks_held--;
+	}
+	return moved;
+}
+
+/*
+ * The peer's T_LINK_UP came by MPI: read its link from now on. A rank
+ * that could not map its link says so (@len 4, 0) and the driver drops it.
+ */
+static void link_up(struct tarn_backend *be, int src, const unsigned char *p, size_t len)
+{
+	struct tm_link *l = &be->links[src];
+	uint32_t ok = 1;
+
+	if (len >= sizeof(ok))
+		memcpy(&ok, p, sizeof(ok));
+	if (be->rank == TM_DRIVER && l->base && !l->rx_on) {
+		g_mutex_lock(&be->lock);
+		be->links_pending--;
+		tm_wake(be);
+		g_mutex_unlock(&be->lock);
+	}
+	if (!ok) {
+		tm_link_close(l);
+		return;
+	}
+	if (!l->base || l->rx_on)
+		return;
+	l->rx_on = true;
+	be->rx_links[be->nrx_links++] = src;
+	if (be->rank == TM_DRIVER) {
+		/* Both ends have it mapped: nothing of it stays in /dev/shm. */
+		tm_link_unlink(l);
+		tm_send(be, src, T_LINK_UP, NULL, 0, NULL, 0);
+	}
+	tm_log(be, TARN_LOG_DEBUG, "rank %d: messages with rank %d go over shared memory",
+	       be->rank, src);
+}
+
+/*
+ * With links up, MPI carries what other ranks send and little else: a
+ * turn tests it only every TM_MPI_QUIET_POLL_NS, unless an MPI message
+ * came in the last TM_MPI_HOT_NS. Over TCP (spawn mode) each test is a
+ * poll() system call, a microsecond here, on the path of every hop.
+ */
+#define TM_MPI_QUIET_POLL_NS 20000u
+#define TM_MPI_HOT_NS 1000000u
+
+static bool poll_in(struct tarn_backend *be, int max, uint64_t now)
+{
+	int got = be->nrx_links ? poll_links(be, max) : 0;
+	bool any = got > 0;
+
+	if (be->nrx_links && now - be->mpi_heard_ns >= TM_MPI_HOT_NS &&
+	    now - be->mpi_polled_ns < TM_MPI_QUIET_POLL_NS && now >= be->mpi_polled_ns)
+		return any;
+	be->mpi_polled_ns = now;
+	for (int i = 0; i < MAX(max - got, 1); i++) {
 		struct tm_rx *rx = &be->rx[be->rx_next];
 		MPI_Status st;
 		int flag = 0, count = 0, rc;
@@ -684,6 +789,7 @@ static bool poll_in(struct tarn_backend *be, int max)
 		if (!flag)
 			break;
 		MPI_Get_count(&st, MPI_BYTE, &count);
+		be->mpi_heard_ns = now;
 		dispatch_buffer(be, st.MPI_SOURCE, rx->buf, (size_t)count);
 		post_receive(be, rx);
 		be->rx_next = (be->rx_next + 1) % TM_NRX;
@@ -725,9 +831,10 @@ static void give_token(struct tarn_backend *be)
 /* One turn of progress (token held, be->lock not): true when a message moved. */
 static bool progress_turn(struct tarn_backend *be, uint64_t now, int max_in)
 {
-	bool busy = drain_out(be);
+	bool busy = be->nlinks_held && retry_links(be);
 
-	busy |= poll_in(be, max_in);
+	busy |= drain_out(be);
+	busy |= poll_in(be, max_in, now);
 	if (be->sends->len)
 		complete_sends(be);
 	/*
@@ -817,12 +924,12 @@ static gpointer comm_main(gpointer arg)
 			sched_yield();
 			continue;
 		}
-		if (stop && !out_pending(be) && !be->sends->len) {
+		if (stop && !out_pending(be) && !be->sends->len && !be->nlinks_held) {
 			give_token(be);
 			break;
 		}
 		busy = progress_turn(be, now, 64);
-		sending = be->sends->len > 0;
+		sending = be->sends->len > 0 || be->nlinks_held;
 		give_token(be);
 		if (busy) {
 			idle_since = 0;
@@ -1032,11 +1139,18 @@ static void free_buffers(struct tarn_backend *be)
 		for (int i = 0; i < be->size; i++)
 			g_free(be->packs[i].buf);
 	g_free(be->packs);
+	if (be->links)
+		for (int i = 0; i < be->size; i++)
+			tm_link_close(&be->links[i]);
+	g_free(be->links);
+	g_free(be->rx_links);
 }
 
 void tm_start_comm(struct tarn_backend *be)
 {
 	be->packs = g_new0(struct tm_pack, be->size);
+	be->links = g_new0(struct tm_link, be->size);
+	be->rx_links = g_new0(int, be->size);
 	start_receives(be);
 	be->comm_thread = g_thread_new("tarn-mpi-comm", comm_main, be);
 }
@@ -1077,6 +1191,7 @@ static int mpib_open(const tarn_host_services_t *host, tarn_open_info_t *info,
 	be->spin_ns = 1000000;
 	be->store = strcmp(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE"), "true") == 0;
 	be->round_robin = strcmp(cfg(host, "UNIDIST_MPI_SCHEDULING"), "round-robin") == 0;
+	be->local_links = strcmp(cfg(host, "UNIDIST_MPI_LOCAL_LINKS"), "true") == 0;
 	be->store_threshold = g_ascii_strtoull(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE_THRESHOLD"),
 					       NULL, 10);
 	be->store_limit = g_ascii_strtoull(cfg(host, "UNIDIST_MPI_SHARED_OBJECT_STORE_MEMORY"), NULL,

@@ -64,6 +64,8 @@ enum tm_msg {
 	T_EXIT,      /* driver -> rank */
 	T_BYE,       /* rank -> driver, its last message */
 	T_BIG,       /* struct tm_big: one message too big for a pack follows as bulk */
+	T_LINK_UP,   /* driver <-> rank, over MPI: what follows goes on the link (link.c);
+		      * uint32 0 from a rank that could not map it */
 	/* driver -> worker */
 	T_TASK = 16, /* struct tm_task ... */
 	T_LOCATED,   /* struct tm_data [+ bytes] */
@@ -112,6 +114,9 @@ struct tm_hello {
 	/* driver -> ranks only: the job's name for shared segments, the monitor's host */
 	char job[32];
 	char monitor_host[128];
+	/* driver -> ranks on its host: the link's segment (link.c), or "" */
+	char link[64];
+	uint64_t link_nonce;
 };
 
 struct tm_shm {
@@ -240,6 +245,24 @@ struct tm_worker;
 struct tm_pack;
 struct tm_rx;
 
+/*
+ * A link between the driver and one rank on its host (link.c): a ring
+ * each way in shared memory. Every field is the token holder's, but for
+ * setting up (before the T_HELLO that names it is queued).
+ */
+struct tm_link {
+	void *base; /* the mapped segment */
+	struct ring_ctl *tx, *rx;
+	unsigned char *tx_data, *rx_data;
+	uint64_t tx_head, tx_tail; /* ours, and the last tail we read */
+	uint64_t rx_tail, rx_head; /* ours, and the last head we read */
+	uint64_t rx_next;          /* the tail after the record peeked */
+	bool tx_on;                /* we sent T_LINK_UP: packs go here */
+	bool rx_on;                /* the peer's T_LINK_UP came: read here */
+	GQueue overflow;           /* packs for a full ring, in order */
+	char name[64];             /* driver: until the rank has mapped it */
+};
+
 struct tarn_backend {
 	const tarn_host_services_t *host;
 	int rank, size;
@@ -279,6 +302,14 @@ struct tarn_backend {
 	GPtrArray *sends;   /* struct tm_send in flight */
 	struct tm_pack *packs; /* per destination, the token's holder only */
 	struct tm_rx *rx;      /* preposted receives, the token's holder only */
+	struct tm_link *links; /* per rank (link.c); the driver's at TM_DRIVER on ranks */
+	int *rx_links;         /* ranks whose link we read, the token's holder only */
+	int nrx_links;
+	unsigned nlinks_held;  /* links with packs in overflow, the token's holder only */
+	unsigned link_turns;
+	int links_pending;     /* driver: links made and not answered (be->lock) */
+	uint64_t mpi_polled_ns, mpi_heard_ns; /* see poll_in() */
+	bool local_links;      /* UNIDIST_MPI_LOCAL_LINKS */
 	unsigned rx_next;      /* the one that completes first */
 	double backoff;     /* seconds */
 	bool round_robin;   /* UNIDIST_MPI_SCHEDULING=round-robin */
@@ -386,6 +417,23 @@ int tm_worker_release(struct tarn_backend *be, tarn_ref_t ref);
 int tm_worker_release_batch(struct tarn_backend *be, const tarn_ref_t *refs, size_t n);
 int tm_worker_load_library(struct tarn_backend *be, const char *path);
 int tm_worker_actor_kill(struct tarn_backend *be, tarn_actor_t actor);
+
+/* link.c */
+/* Driver: make @rank's segment, named in @name, and its nonce; 0 or -errno. */
+int tm_link_create(struct tarn_backend *be, int rank, char *name, size_t len, uint64_t *nonce);
+/* Rank: map the driver's link named in its T_HELLO; 0 or -errno. */
+int tm_link_attach(struct tarn_backend *be, const char *name, uint64_t nonce);
+/* Remove the segment's name (the driver's, once both ends have it mapped). */
+void tm_link_unlink(struct tm_link *l);
+/* Send one pack; false when it waits in the overflow queue (a full ring). */
+bool tm_link_send(struct tm_link *l, const void *buf, size_t len);
+/* Move waiting packs into the ring: true when one moved. */
+bool tm_link_retry(struct tm_link *l);
+/* The next pack received, in place (NULL: none); tm_link_consume() frees it. */
+const unsigned char *tm_link_peek(struct tarn_backend *be, struct tm_link *l, int src,
+				  size_t *len);
+void tm_link_consume(struct tm_link *l);
+void tm_link_close(struct tm_link *l);
 
 /* shared store (mpi.c): "/tarn-mpi-JOB-ORIGIN-SEQ" */
 void tm_shm_name(struct tarn_backend *be, tarn_ref_t ref, char *buf, size_t len);

@@ -395,6 +395,18 @@ void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 			w->driver_pid = m.pid;
 			w->driver_local = strcmp(m.host, be->hostname) == 0;
 			w->driver_known = true;
+			m.link[sizeof(m.link) - 1] = '\0';
+			if (m.link[0]) {
+				int lrc = tm_link_attach(be, m.link, m.link_nonce);
+
+				uint32_t ok = lrc == 0;
+
+				tm_send(be, TM_DRIVER, T_LINK_UP, &ok, sizeof(ok), NULL, 0);
+				if (lrc)
+					tm_log(be, TARN_LOG_DEBUG, "rank %d cannot map the driver's link "
+						   "%s (%s): its messages go by MPI", be->rank,
+						   m.link, g_strerror(-lrc));
+			}
 		}
 		break;
 	case T_PING:

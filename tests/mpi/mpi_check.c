@@ -5,7 +5,8 @@
  * Run under mpiexec (SPMD) or alone (spawn) by the scripts next to it; every
  * rank runs main(), and tarn_init() returns on the driver only.
  *
- * Usage: test-mpi-check life|gc|idle|die|place|big|store on|off|batch on|off
+ * Usage: test-mpi-check life|gc|idle|die|place|big|store on|off|batch on|off|
+ *        links on|off
  */
 #include <dirent.h>
 #include <stdbool.h>
@@ -673,6 +674,115 @@ static void big(void)
 	printf("big: ok\n");
 }
 
+/* Links this process maps (their names are gone from /dev/shm by now). */
+static int links_mapped(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[4096];
+	int n = 0;
+
+	if (!f)
+		FAIL("/proc/self/maps: cannot open");
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "/dev/shm/tarn-mpi-") && strstr(line, "-link-"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Names of links still in /dev/shm. */
+static int links_named(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		FAIL("/dev/shm: cannot open");
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, "tarn-mpi-", 9) == 0 && strstr(e->d_name, "-link-"))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * The driver's links to the ranks on its host (UNIDIST_MPI_LOCAL_LINKS):
+ * one per other rank when on, none when off, no name left behind either
+ * way; and a burst far bigger than a ring (4 packs of 256 KiB) while both
+ * workers sleep, so that packs wait in the overflow queue and the ring
+ * wraps many times, each way, without losing or reordering a byte.
+ */
+static void links(const char *mode)
+{
+	bool on = strcmp(mode, "on") == 0;
+	enum { BURST = 300, N = 60000 };
+	unsigned char *buf = malloc(N);
+	tarn_ref_t nap[2], *r = calloc(BURST, sizeof(*r));
+	tarn_node_t *nodes;
+	size_t nnodes;
+	int want = 0, got;
+
+	if (!buf || !r)
+		FAIL("malloc");
+	if (tarn_cluster_resources(&nodes, &nnodes))
+		FAIL("tarn_cluster_resources: %s", tarn_last_error());
+	if (nnodes != 1)
+		FAIL("links: %zu hosts, this check wants one", nnodes);
+	want = on ? (int)nodes[0].num_workers + 1 : 0; /* the workers and the monitor */
+	tarn_cluster_resources_free(nodes);
+	got = links_mapped();
+	if (got != want)
+		FAIL("links %s: the driver maps %d links, want %d", mode, got, want);
+	if (links_named())
+		FAIL("links %s: %d link names left in /dev/shm after tarn_init", mode,
+		     links_named());
+
+	/* Both workers busy for 300 ms: the burst piles up on the way to them. */
+	for (int i = 0; i < 2; i++)
+		nap[i] = call("whoami", (tarn_arg_t[1]){tarn_arg_i64(300)}, 1);
+	for (int i = 0; i < BURST; i++) {
+		tarn_arg_t a[2] = {tarn_arg_bytes(buf, N - (size_t)i), tarn_arg_i64(i)};
+
+		pattern(buf, N - (size_t)i, i);
+		r[i] = i % 2 ? call("check", a, 2)
+			     : call("make", (tarn_arg_t[2]){tarn_arg_i64(N - i), tarn_arg_i64(i)}, 2);
+	}
+	for (int i = 0; i < 2; i++)
+		get_i64(nap[i]);
+	for (int i = 0; i < BURST; i++) {
+		tarn_object_t *o;
+		const unsigned char *p;
+		size_t n;
+		int rc;
+
+		if (i % 2) {
+			if (get_i64(r[i]) != N - i)
+				FAIL("links %s: burst task %d saw the wrong bytes", mode, i);
+			continue;
+		}
+		rc = tarn_get(r[i], 60, &o);
+		if (rc)
+			FAIL("tarn_get: %s: %s", tarn_err_name(rc), tarn_last_error());
+		p = tarn_object_data(o);
+		n = tarn_object_size(o);
+		if (n != (size_t)(N - i))
+			FAIL("links %s: burst result %d has %zu bytes, want %d", mode, i, n, N - i);
+		for (size_t k = 0; k < n; k++)
+			if (p[k] != (unsigned char)((k * 7 + (size_t)i) & 0xff))
+				FAIL("links %s: burst result %d: byte %zu is wrong", mode, i, k);
+		tarn_object_release(o);
+		tarn_ref_release(r[i]);
+	}
+	free(r);
+	free(buf);
+	if (links_mapped() != want)
+		FAIL("links %s: %d links mapped after the burst, want %d", mode, links_mapped(),
+		     want);
+	printf("links %s: ok, %d links, a burst of %d tasks of ~%d bytes each way\n", mode, want,
+	       BURST, N);
+}
+
 int main(int argc, char **argv)
 {
 	tarn_init_opts_t opts = {&argc, &argv};
@@ -703,8 +813,10 @@ int main(int argc, char **argv)
 		store(argv[2]);
 	else if (strcmp(what, "batch") == 0 && argc > 2)
 		batch(argv[2]);
+	else if (strcmp(what, "links") == 0 && argc > 2)
+		links(argv[2]);
 	else
-		FAIL("usage: %s life|gc|idle|die|place|big|store on|off|batch on|off", argv[0]);
+		FAIL("usage: %s life|gc|idle|die|place|big|store on|off|batch on|off|links on|off", argv[0]);
 	rc = tarn_shutdown();
 	if (rc)
 		FAIL("tarn_shutdown: %s", tarn_last_error());

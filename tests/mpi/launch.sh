@@ -4,8 +4,11 @@
 # Open MPI or tarn file in /dev/shm. Exits with the program's status, or 1
 # when something was left (and then ends what it left, by pid).
 #
-# Usage: launch.sh spmd|spawn|spawn1 PROGRAM [ARGS...]
+# Usage: launch.sh spmd|spawn|spawn1|valgrind PROGRAM [ARGS...]
 #   spmd    mpiexec -n 4: driver, monitor, 2 workers
+#   valgrind  spmd with every rank under valgrind memcheck; fails on any
+#           memory error or definite/indirect leak in any rank (Open MPI's
+#           own are suppressed: valgrind-openmpi.supp)
 #   spawn   the program alone (a singleton) spawns monitor + UNIDIST_CPUS workers
 #   spawn1  mpiexec -n 1, spawning likewise
 # The harness (meson) sets Open MPI's root and oversubscription variables.
@@ -32,11 +35,31 @@ our_orted > "$tmp/orted.before"
 
 case $mode in
 spmd) timeout -k 5 170 mpiexec -n 4 "$prog" "$@" ;;
+valgrind)
+	here_dir=$(dirname "$0")
+	timeout -k 5 400 mpiexec -n 4 valgrind --num-callers=50 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+		--suppressions=/usr/share/openmpi/openmpi-valgrind.supp \
+		--suppressions="$here_dir/valgrind-openmpi.supp" \
+		--log-file="$tmp/vg.%p.log" "$prog" "$@" ;;
 spawn) UNIDIST_BACKEND=mpi timeout -k 5 170 "$prog" "$@" ;;
 spawn1) timeout -k 5 170 mpiexec -n 1 "$prog" "$@" ;;
 *) echo "launch.sh: unknown mode '$mode' (spmd, spawn, spawn1)" >&2; exit 2 ;;
 esac
 rc=$?
+if [ "$mode" = valgrind ]; then
+	n=$(ls "$tmp"/vg.*.log 2>/dev/null | wc -l)
+	clean=$(grep -l "ERROR SUMMARY: 0 errors" "$tmp"/vg.*.log 2>/dev/null | wc -l)
+	if [ "$n" -ne 4 ] || [ "$clean" -ne 4 ]; then
+		echo "launch.sh: valgrind: $clean of $n ranks clean (want 4 of 4):" >&2
+		for f in "$tmp"/vg.*.log; do
+			grep -q "ERROR SUMMARY: 0 errors" "$f" || cat "$f" >&2
+		done
+		rc=1
+	else
+		echo "launch.sh: valgrind: 4 ranks, 0 errors, no definite or indirect leaks"
+	fi
+fi
 
 # Ranks and daemons get a moment to finish exiting.
 for _ in 1 2 3 4 5 6 7 8 9 10; do

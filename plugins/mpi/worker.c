@@ -398,7 +398,6 @@ void tm_worker_handle(struct tarn_backend *be, int src, uint32_t type, const uns
 			m.link[sizeof(m.link) - 1] = '\0';
 			if (m.link[0]) {
 				int lrc = tm_link_attach(be, m.link, m.link_nonce);
-
 				uint32_t ok = lrc == 0;
 
 				tm_send(be, TM_DRIVER, T_LINK_UP, &ok, sizeof(ok), NULL, 0);

@@ -47,6 +47,18 @@ TARN_TASK(bench_noop)
 	return tarn_task_return_i64(ctx, 0, 0);
 }
 
+/* An actor with no state, for noop-actors: live actors the driver keeps. */
+static int bench_idle_actor_new(tarn_task_ctx_t *ctx)
+{
+	(void)ctx; /* no state, no result */
+	return 0;
+}
+TARN_ACTOR(bench_idle_actor, bench_idle_actor_new, NULL)
+TARN_METHOD(bench_idle_actor, ping)
+{
+	return tarn_task_return_i64(ctx, 0, 1);
+}
+
 /* Argument 0: size in bytes; 1: the byte to fill with. Writes in place. */
 TARN_TASK(bench_fill)
 {
@@ -192,7 +204,7 @@ static void usage(FILE *out)
 		"\n"
 		"Workloads: noop noop-batch roundtrip-hot roundtrip-idle put-1MiB\n"
 		"get-1MiB put-1GiB get-1GiB dag idle-cpu (--quick: 64MiB for 1GiB),\n"
-		"and locality, xfer-64MiB, only when --only names them.\n"
+		"and locality, xfer-64MiB, noop-actors, only when --only names them.\n"
 		"Exit status: 0 when every workload ran, 1 when one failed, 2 for\n"
 		"a bad command line or when tarn could not start.\n");
 }
@@ -366,6 +378,7 @@ static int check_only(void)
 	static const char *const fixed[] = {
 		"noop", "noop-batch", "roundtrip-hot", "roundtrip-idle",
 		"put-1MiB", "get-1MiB", "dag", "idle-cpu", "locality", "xfer-64MiB",
+		"noop-actors",
 	};
 	char large[2][32];
 	const char *p = opt_only;
@@ -1401,6 +1414,77 @@ static void bench_xfer(void)
 	print_line("xfer-64MiB", from);
 }
 
+/* noop-actors --------------------------------------------------------------- */
+
+/*
+ * The noop workload again with NACTORS idle actors alive (each created
+ * and called once, then left alone): what a task costs a backend that
+ * keeps many actors. Reported: the rate, and its ratio to the noop rate
+ * measured right before with no actors (same N, median of the runs).
+ */
+#define NACTORS 10000
+
+/* @n actors in @a (zeroed: those not made stay 0), each called once. */
+static int make_actors(tarn_actor_t *a, size_t n)
+{
+	tarn_ref_t *r = malloc(n * sizeof(*r));
+	size_t made = 0, called = 0, got = 0;
+	int64_t v;
+	int rc = 0;
+
+	if (!r)
+		return TARN_ENOMEM;
+	for (; made < n && !rc; made++)
+		rc = tarn_actor_create("bench_idle_actor", NULL, 0, NULL, &a[made]);
+	if (rc)
+		made--;
+	for (; called < made && !rc; called++)
+		rc = tarn_actor_call(a[called], "ping", NULL, 0, NULL, &r[called]);
+	if (rc)
+		called--;
+	for (; got < called; got++) {
+		if (!rc)
+			rc = tarn_get_i64(r[got], GET_TIMEOUT, &v);
+		tarn_ref_release(r[got]);
+	}
+	free(r);
+	return rc;
+}
+
+static void bench_noop_actors(void)
+{
+	size_t n = P.noop_n, from = nresults;
+	tarn_actor_t *a = calloc(NACTORS, sizeof(*a));
+	double with[100], without[100], sub;
+	int runs = 0, rc = a ? 0 : TARN_ENOMEM;
+	struct result *r;
+
+	for (int i = 0; i < P.runs && !rc; i++, runs++) {
+		rc = noop_once(n, &sub, &without[i]);
+		without[i] = (double)n / without[i];
+	}
+	if (!rc)
+		rc = make_actors(a, NACTORS);
+	for (int i = 0; i < runs && !rc; i++) {
+		rc = noop_once(n, &sub, &with[i]);
+		with[i] = (double)n / with[i];
+	}
+	for (size_t i = 0; a && i < NACTORS; i++)
+		if (a[i].seq) /* 0: not made */
+			tarn_actor_kill(a[i]);
+	free(a);
+	if (rc) {
+		fail("noop-actors", "actors or no-op tasks", rc);
+		print_line("noop-actors", from);
+		return;
+	}
+	r = add("noop-actors", "rate", median(with, (size_t)runs), "tasks/s", 1);
+	note(r, "N=%zu with %d idle actors alive, median of %d; without them %.3g tasks/s: %.3gx",
+	     n, NACTORS, runs, median(without, (size_t)runs),
+	     median(with, (size_t)runs) / median(without, (size_t)runs));
+	print_line("noop-actors", from);
+}
+
 /* main --------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1455,6 +1539,8 @@ int main(int argc, char **argv)
 		bench_locality();
 	if (opt_only && selected("xfer-64MiB"))
 		bench_xfer();
+	if (opt_only && selected("noop-actors"))
+		bench_noop_actors();
 
 	if (opt_json && write_json(opt_json))
 		failures++;

@@ -593,6 +593,65 @@ Test(conformance, actor_argument_from_task)
 	cr_assert_eq(get_i64(r), 36);
 }
 
+/*
+ * A call whose argument is not made yet holds back the calls after it,
+ * and goes out once the argument exists; a kill waits behind them both.
+ */
+Test(conformance, actor_call_waits_for_its_argument_in_order)
+{
+	tarn_arg_t zero = tarn_arg_i64(0), one = tarn_arg_i64(1), ms = tarn_arg_i64(300);
+	tarn_ref_t late = call1("sleep_ms", &ms, 1), r[2];
+	tarn_arg_t dep = tarn_arg_ref(late);
+	tarn_actor_t c;
+
+	cr_assert_eq(tarn_actor_create("Counter", &zero, 1, NULL, &c), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_actor_call(c, "add", &dep, 1, NULL, &r[0]), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_actor_call(c, "add", &one, 1, NULL, &r[1]), 0, "%s", tarn_last_error());
+	cr_assert_eq(tarn_actor_kill(c), 0, "%s", tarn_last_error());
+	cr_assert_eq(get_i64(r[0]), 300);
+	cr_assert_eq(get_i64(r[1]), 301);
+	cr_assert_eq(tarn_ref_release(late), 0);
+	cr_assert_eq(tarn_ref_release(r[0]), 0);
+	cr_assert_eq(tarn_ref_release(r[1]), 0);
+}
+
+/*
+ * Many actors, many calls each, all submitted before any is read; each
+ * call carries 16 KiB (ignored by add), so that calls outrun a backend's
+ * queues to its workers (procpool's 1 MiB rings) and must wait their turn.
+ */
+Test(conformance, actor_many_calls_on_many_actors)
+{
+	enum { ACTORS = 16, CALLS = 100 };
+	static char pad[16384];
+	tarn_actor_t c[ACTORS];
+	tarn_ref_t last[ACTORS];
+	tarn_arg_t one[2] = {tarn_arg_i64(1), tarn_arg_bytes(pad, sizeof(pad))};
+
+	for (int i = 0; i < ACTORS; i++) {
+		tarn_arg_t start = tarn_arg_i64(i * 1000);
+
+		cr_assert_eq(tarn_actor_create("Counter", &start, 1, NULL, &c[i]), 0, "%s",
+			     tarn_last_error());
+	}
+	for (int k = 0; k < CALLS; k++)
+		for (int i = 0; i < ACTORS; i++) {
+			tarn_ref_t r;
+
+			cr_assert_eq(tarn_actor_call(c[i], "add", one, 2, NULL, &r), 0, "%s",
+				     tarn_last_error());
+			if (k < CALLS - 1)
+				cr_assert_eq(tarn_ref_release(r), 0);
+			else
+				last[i] = r;
+		}
+	for (int i = 0; i < ACTORS; i++) {
+		cr_assert_eq(get_i64(last[i]), i * 1000 + CALLS, "actor %d", i);
+		cr_assert_eq(tarn_ref_release(last[i]), 0);
+		cr_assert_eq(tarn_actor_kill(c[i]), 0, "%s", tarn_last_error());
+	}
+}
+
 Test(conformance, actor_kill_runs_destructor_and_stops_calls)
 {
 	char *dir = g_dir_make_tmp("tarn-actor-XXXXXX", NULL);

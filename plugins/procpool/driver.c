@@ -164,6 +164,7 @@ struct pactor {
 	int slot;
 	bool killed; /* no new calls */
 	bool dead;   /* lost with its worker */
+	bool due;    /* in actors_due */
 	GQueue pending; /* calls not yet dispatched, in call order */
 };
 
@@ -225,6 +226,14 @@ struct pp_driver {
 	struct ptask *spare_tasks; /* freed TASK_BLOCKs */
 	uint32_t nspare_tasks;
 	GHashTable *actors; /* actor -> pactor */
+	/*
+	 * Actors whose first pending call may go out now (a call came, its
+	 * head's dependencies exist, or its worker's ring was full):
+	 * dispatch() pumps these only, so that a task's cost does not grow
+	 * with the number of actors. slot_actors: live actors per worker.
+	 */
+	GQueue actors_due;
+	uint32_t slot_actors[PP_MAX_WORKERS];
 	struct ready_queue ready; /* tasks whose deps exist, not dispatched yet */
 	GPtrArray *lost;    /* struct lost, for the progress thread */
 	GPtrArray *libs;
@@ -997,7 +1006,27 @@ static bool send_task(struct pp_driver *d, struct ptask *t, int slot)
 	return true;
 }
 
-static void actor_pump(struct pp_driver *d, struct pactor *a)
+static void actor_due(struct pp_driver *d, struct pactor *a)
+{
+	if (!a->due) {
+		a->due = true;
+		g_queue_push_tail(&d->actors_due, a);
+	}
+}
+
+/* Free @a, gone from the table (and from actors_due). */
+static void actor_free(struct pp_driver *d, struct pactor *a)
+{
+	if (a->due)
+		g_queue_remove(&d->actors_due, a);
+	if (!a->dead)
+		d->slot_actors[a->slot]--;
+	g_hash_table_remove(d->actors, &a->id);
+	g_free(a);
+}
+
+/* Send @a's calls in order: true when its worker's ring is full (try again). */
+static bool actor_pump(struct pp_driver *d, struct pactor *a)
 {
 	struct ptask *t;
 
@@ -1006,23 +1035,25 @@ static void actor_pump(struct pp_driver *d, struct pactor *a)
 			struct pworker *w = &d->workers[a->slot];
 
 			if (!send_to(d, w, M_KILL_ACTOR, &a->id, sizeof(a->id), NULL, 0, false))
-				return;
+				return true;
 			g_queue_pop_head(&a->pending);
 			task_free(d, t);
-			g_hash_table_remove(d->actors, &a->id);
-			g_free(a);
-			return;
+			actor_free(d, a);
+			return false;
 		}
-		if (t->missing || !send_task(d, t, a->slot))
-			return;
+		if (t->missing)
+			return false;
+		if (!send_task(d, t, a->slot))
+			return true;
 		g_queue_pop_head(&a->pending);
 	}
+	return false;
 }
 
 static void dispatch(struct pp_driver *d)
 {
-	GHashTableIter it;
-	gpointer k, v;
+	GQueue full = G_QUEUE_INIT;
+	struct pactor *a;
 	struct ptask *t;
 
 	while ((t = d->ready.head)) {
@@ -1032,19 +1063,13 @@ static void dispatch(struct pp_driver *d)
 			break;
 		ready_pop_head(&d->ready);
 	}
-	g_hash_table_iter_init(&it, d->actors);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct pactor *a = v;
-
-		if (!a->dead && a->pending.length) {
-			actor_pump(d, a);
-			/* actor_pump may remove a killed actor: restart safely. */
-			if (!g_hash_table_contains(d->actors, k)) {
-				g_hash_table_iter_init(&it, d->actors);
-				continue;
-			}
-		}
+	while ((a = g_queue_pop_head(&d->actors_due))) {
+		a->due = false;
+		if (!a->dead && actor_pump(d, a))
+			g_queue_push_tail(&full, a); /* the next dispatch tries again */
 	}
+	while ((a = g_queue_pop_head(&full)))
+		actor_due(d, a);
 }
 
 /* A dependency of @t exists now. */
@@ -1054,7 +1079,8 @@ static void task_dep_ready(struct pp_driver *d, struct ptask *t)
 		return;
 	if (!t->actor)
 		ready_push_tail(&d->ready, t);
-	/* Actor calls wait in their actor's queue; dispatch() pumps it. */
+	else /* actor calls wait in their actor's queue; dispatch() pumps it */
+		actor_due(d, t->actor);
 }
 
 static void seal_locked(struct pp_driver *d, struct pobj *o)
@@ -1105,9 +1131,10 @@ static void register_locked(struct pp_driver *d, struct ptask *t)
 			t->missing++;
 		}
 	}
-	if (t->actor)
+	if (t->actor) {
 		g_queue_push_tail(&t->actor->pending, t);
-	else if (!t->missing)
+		actor_due(d, t->actor);
+	} else if (!t->missing)
 		ready_push_tail(&d->ready, t);
 }
 
@@ -1664,6 +1691,8 @@ static void fail_everything(struct pp_driver *d)
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct pactor *a = v;
 
+		if (!a->dead)
+			d->slot_actors[a->slot]--;
 		a->dead = true;
 		while ((t = g_queue_pop_head(&a->pending))) {
 			if (!t->kill)
@@ -1773,6 +1802,8 @@ static void worker_died(struct pp_driver *d, struct pworker *w, int status)
 
 		if (a->slot != w->slot)
 			continue;
+		if (!a->dead)
+			d->slot_actors[a->slot]--;
 		a->dead = true;
 		while ((t = g_queue_pop_head(&a->pending))) {
 			if (!t->kill)
@@ -2180,6 +2211,7 @@ int pp_driver_close(struct tarn_backend *be)
 	}
 	while ((t = ready_pop_head(&d->ready)))
 		task_free(d, t);
+	g_queue_clear(&d->actors_due);
 	if (d->actors) {
 		g_hash_table_iter_init(&it, d->actors);
 		while (g_hash_table_iter_next(&it, &k, &v)) {
@@ -2332,28 +2364,19 @@ static int submit_batch_inner(struct tarn_backend *be, const tarn_task_desc_t *t
 static int actor_create_locked(struct pp_driver *d, struct ptask *t)
 {
 	struct pactor *a = g_new0(struct pactor, 1);
-	guint *count = g_new0(guint, d->nworkers);
-	GHashTableIter it;
-	gpointer k, v;
+	const uint32_t *count = d->slot_actors;
 	int best = 0;
 
 	/* Spread actors: the worker with the fewest actors, then the least busy. */
-	g_hash_table_iter_init(&it, d->actors);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct pactor *x = v;
-
-		if (x->slot >= 0 && (uint32_t)x->slot < d->nworkers && !x->dead)
-			count[x->slot]++;
-	}
 	for (uint32_t i = 1; i < d->nworkers; i++)
 		if (count[i] < count[best] ||
 		    (count[i] == count[best] && reftab_size(&d->workers[i].inflight) <
 						      reftab_size(&d->workers[best].inflight)))
 			best = (int)i;
-	g_free(count);
 	a->id = t->d.actor;
 	a->slot = best;
 	g_queue_init(&a->pending);
+	d->slot_actors[best]++;
 	g_hash_table_replace(d->actors, &a->id, a);
 	t->actor = a;
 	return submit_locked(d, t);
@@ -2379,8 +2402,7 @@ static int actor_kill_locked(struct pp_driver *d, tarn_actor_t id)
 		return TARN_ENOENT;
 	a->killed = true;
 	if (a->dead) {
-		g_hash_table_remove(d->actors, &id);
-		g_free(a);
+		actor_free(d, a);
 		return 0;
 	}
 	mark = g_new0(struct ptask, 1);
@@ -2388,7 +2410,8 @@ static int actor_kill_locked(struct pp_driver *d, tarn_actor_t id)
 	mark->slot = -1;
 	mark->payload_off = PP_INLINE;
 	g_queue_push_tail(&a->pending, mark);
-	actor_pump(d, a);
+	if (actor_pump(d, a)) /* its ring was full; a may be freed when not */
+		actor_due(d, a);
 	return 0;
 }
 

@@ -62,6 +62,7 @@ struct dactor {
 	tarn_actor_t id;
 	int rank;
 	bool killed;
+	bool due;       /* in the driver's actors_due */
 	GQueue pending; /* calls not dispatched yet, in call order */
 };
 
@@ -90,6 +91,14 @@ struct tm_driver {
 	struct reftab objs;
 	struct pp_pool obj_pool;
 	GHashTable *actors;    /* actor -> dactor */
+	/*
+	 * Actors whose first pending call may be dispatchable now (a call
+	 * came, or its head's dependencies sealed): dispatch() pumps these
+	 * only, not every actor, so that a task's cost does not grow with
+	 * the number of actors.
+	 */
+	GQueue actors_due;
+	uint32_t *rank_actors; /* per rank: live actors placed there */
 	GQueue ready;
 	GPtrArray *lost;
 	GPtrArray *libs;
@@ -391,11 +400,18 @@ static void actor_pump(struct tarn_backend *be, struct dactor *a)
 	}
 }
 
+static void actor_due(struct tm_driver *d, struct dactor *a)
+{
+	if (!a->due) {
+		a->due = true;
+		g_queue_push_tail(&d->actors_due, a);
+	}
+}
+
 static void dispatch(struct tarn_backend *be)
 {
 	struct tm_driver *d = D(be);
-	GHashTableIter it;
-	gpointer v;
+	struct dactor *a;
 	struct dtask *t;
 
 	while ((t = g_queue_pop_head(&d->ready))) {
@@ -407,12 +423,9 @@ static void dispatch(struct tarn_backend *be)
 		}
 		send_task(be, t, rank);
 	}
-	g_hash_table_iter_init(&it, d->actors);
-	while (g_hash_table_iter_next(&it, NULL, &v)) {
-		struct dactor *a = v;
-
-		if (a->pending.length)
-			actor_pump(be, a);
+	while ((a = g_queue_pop_head(&d->actors_due))) {
+		a->due = false;
+		actor_pump(be, a);
 	}
 }
 
@@ -420,7 +433,9 @@ static void task_dep_ready(struct tm_driver *d, struct dtask *t)
 {
 	if (--t->missing)
 		return;
-	if (!t->actor)
+	if (t->actor)
+		actor_due(d, t->actor);
+	else
 		g_queue_push_tail(&d->ready, t);
 }
 
@@ -493,9 +508,10 @@ static void submit_locked(struct tarn_backend *be, struct dtask *t)
 			t->missing++;
 		}
 	}
-	if (t->actor)
+	if (t->actor) {
 		g_queue_push_tail(&t->actor->pending, t);
-	else if (!t->missing)
+		actor_due(d, t->actor);
+	} else if (!t->missing)
 		g_queue_push_tail(&d->ready, t);
 	dispatch(be);
 }
@@ -523,15 +539,10 @@ static int actor_create_locked(struct tarn_backend *be, struct dtask *t)
 	a->rank = -1;
 	for (int r = TM_FIRST_WORKER; r < be->size; r++) {
 		/* Spread actors: count each as a queued task of its worker. */
-		uint32_t n = d->ranks[r].queued;
-		GHashTableIter it;
-		gpointer v;
+		uint32_t n = d->ranks[r].queued + d->rank_actors[r];
 
 		if (!d->ranks[r].alive)
 			continue;
-		g_hash_table_iter_init(&it, d->actors);
-		while (g_hash_table_iter_next(&it, NULL, &v))
-			n += ((struct dactor *)v)->rank == r && !((struct dactor *)v)->killed;
 		if (n < best_n) {
 			best_n = n;
 			a->rank = r;
@@ -543,6 +554,7 @@ static int actor_create_locked(struct tarn_backend *be, struct dtask *t)
 		return TARN_EWORKER;
 	}
 	g_queue_init(&a->pending);
+	d->rank_actors[a->rank]++;
 	g_hash_table_replace(d->actors, &a->id, a);
 	t->actor = a;
 	submit_locked(be, t);
@@ -557,6 +569,7 @@ static int actor_kill_locked(struct tarn_backend *be, tarn_actor_t id)
 	if (!a || a->killed)
 		return TARN_ENOENT;
 	a->killed = true;
+	D(be)->rank_actors[a->rank]--;
 	k = g_new0(struct dtask, 1);
 	k->kill = true;
 	k->rank = -1;
@@ -636,9 +649,10 @@ static void handle_lost(struct tarn_backend *be)
 		if (rc == TARN_RETRY) {
 			l->t->d.attempt++;
 			l->t->rank = -1;
-			if (l->t->actor)
+			if (l->t->actor) {
 				g_queue_push_head(&l->t->actor->pending, l->t);
-			else
+				actor_due(d, l->t->actor);
+			} else
 				g_queue_push_tail(&d->ready, l->t);
 			dispatch(be);
 		} else {
@@ -1119,6 +1133,7 @@ int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info)
 	reftab_init(&d->objs, (uint64_t)TM_DRIVER); /* the driver's origin is its rank */
 	pp_pool_init(&d->obj_pool, sizeof(struct dobj));
 	d->actors = g_hash_table_new_full(tm_ref_hash, tm_ref_equal, NULL, g_free);
+	d->rank_actors = g_new0(uint32_t, be->size);
 	d->lost = g_ptr_array_new();
 	d->libs = g_ptr_array_new_with_free_func(g_free);
 	g_queue_init(&d->ready);
@@ -1255,7 +1270,9 @@ int tm_driver_close(struct tarn_backend *be)
 	g_ptr_array_free(objs, TRUE);
 	reftab_fini(&d->objs);
 	pp_pool_fini(&d->obj_pool);
+	g_queue_clear(&d->actors_due);
 	g_hash_table_destroy(d->actors);
+	g_free(d->rank_actors);
 	for (guint i = 0; i < d->lost->len; i++) {
 		struct lost *l = d->lost->pdata[i];
 

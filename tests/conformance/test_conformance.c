@@ -516,6 +516,32 @@ Test(conformance, a_result_released_before_it_exists_cannot_be_got)
 	cr_assert_eq(tarn_ref_release(r), TARN_ENOENT);
 }
 
+/*
+ * A sealed object the program released while a waiting task still needs
+ * it: gone for the program's get and wait at once, kept for the task.
+ */
+Test(conformance, a_released_ref_is_gone_for_the_program_but_kept_for_its_task)
+{
+	int64_t v = 7;
+	tarn_arg_t ms = tarn_arg_i64(300);
+	tarn_ref_t obj, late = call1("sleep_ms", &ms, 1), sum;
+	tarn_arg_t args[2];
+	tarn_object_t *o;
+	bool ready;
+
+	cr_assert_eq(tarn_put(&v, sizeof(v), &obj), 0, "%s", tarn_last_error());
+	args[0] = tarn_arg_ref(late);
+	args[1] = tarn_arg_ref(obj);
+	sum = call1("add", args, 2);
+	cr_assert_eq(tarn_ref_release(obj), 0);
+	cr_assert_eq(tarn_get(obj, 0.01, &o), TARN_ENOENT, "%s", tarn_last_error());
+	cr_assert_eq(tarn_wait(&obj, 1, 1, 0.01, &ready), TARN_ENOENT, "%s",
+		     tarn_last_error());
+	cr_assert_eq(get_i64(sum), 307);
+	cr_assert_eq(tarn_ref_release(sum), 0);
+	cr_assert_eq(tarn_ref_release(late), 0);
+}
+
 Test(conformance, fetched_object_outlives_its_ref)
 {
 	char data[4096];

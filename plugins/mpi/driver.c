@@ -1121,8 +1121,11 @@ int tm_driver_open(struct tarn_backend *be, tarn_open_info_t *info)
 	struct tm_hello me = {.pid = getpid()};
 	int missing = 0;
 
-	/* Names this job's shared segments: unique on every host. */
-	snprintf(be->job, sizeof(be->job), "%x%" G_GINT64_MODIFIER "x", (unsigned)getpid(),
+	/*
+	 * Names this job's shared segments: unique on every host, and led by
+	 * the driver's pid so that a driver (or a test) can tell its own.
+	 */
+	snprintf(be->job, sizeof(be->job), "%x-%" G_GINT64_MODIFIER "x", (unsigned)getpid(),
 		 g_get_real_time());
 
 	be->d = d;

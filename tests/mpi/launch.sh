@@ -75,10 +75,22 @@ if [ -n "$left$orted" ]; then
 fi
 # A new segment that a live process still maps is another job's (this
 # one's processes are all gone by now): other builds' MPI tests and
-# benchmarks may run on the machine at the same time.
+# benchmarks may run on the machine at the same time. So is a tarn
+# segment whose job's driver (the pid its name starts with) still runs,
+# even before any process maps it.
 in_use() { grep -qsF "/dev/shm/$1" /proc/[0-9]*/maps; }
+driver_alive() {
+	case $1 in
+	tarn-mpi-*-*) ;;
+	*) return 1 ;;
+	esac
+	hex=${1#tarn-mpi-}
+	hex=${hex%%-*}
+	case $hex in '' | *[!0-9a-f]*) return 1 ;; esac
+	[ -d "/proc/$(printf %d "0x$hex")" ]
+}
 shm=$(ls /dev/shm 2>/dev/null | grep -E "$ours" | sort | comm -13 "$tmp/shm.before" - |
-	while read -r f; do in_use "$f" || echo "$f"; done)
+	while read -r f; do in_use "$f" || driver_alive "$f" || echo "$f"; done)
 if [ -n "$shm" ]; then
 	echo "launch.sh: left in /dev/shm: $shm" >&2
 	rc=1

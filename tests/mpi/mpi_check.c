@@ -411,7 +411,20 @@ static void idle(void)
 	printf("idle: ok, %d ranks\n", n);
 }
 
-/* Segments of the shared store in /dev/shm now. */
+/*
+ * Whether a name in /dev/shm is one of this job's segments: the job's name
+ * starts with the driver's pid ("tarn-mpi-PID-TIME-..."), and other tests
+ * run their own jobs meanwhile.
+ */
+static bool our_segment(const char *name)
+{
+	char prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "tarn-mpi-%x-", (unsigned)getpid());
+	return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+/* This job's segments of the shared store in /dev/shm now. */
 static int segments(void)
 {
 	struct dirent *e;
@@ -421,7 +434,7 @@ static int segments(void)
 	if (!d)
 		FAIL("cannot read /dev/shm");
 	while ((e = readdir(d)))
-		n += strncmp(e->d_name, "tarn-mpi-", 9) == 0;
+		n += our_segment(e->d_name) && !strstr(e->d_name, "-link-");
 	closedir(d);
 	return n;
 }
@@ -690,7 +703,7 @@ static int links_mapped(void)
 	return n;
 }
 
-/* Names of links still in /dev/shm. */
+/* Names of this job's links still in /dev/shm. */
 static int links_named(void)
 {
 	DIR *d = opendir("/dev/shm");
@@ -700,7 +713,7 @@ static int links_named(void)
 	if (!d)
 		FAIL("/dev/shm: cannot open");
 	while ((e = readdir(d)))
-		if (strncmp(e->d_name, "tarn-mpi-", 9) == 0 && strstr(e->d_name, "-link-"))
+		if (our_segment(e->d_name) && strstr(e->d_name, "-link-"))
 			n++;
 	closedir(d);
 	return n;

@@ -412,31 +412,30 @@ static void idle(void)
 }
 
 /*
- * Whether a name in /dev/shm is one of this job's segments: the job's name
- * starts with the driver's pid ("tarn-mpi-PID-TIME-..."), and other tests
- * run their own jobs meanwhile.
+ * This job's names in /dev/shm now: its links' when @links, else its
+ * shared store's segments. A job's names start with its driver's pid
+ * ("tarn-mpi-PID-TIME-..."); other tests run their own jobs meanwhile.
  */
-static bool our_segment(const char *name)
+static int shm_names(bool links)
 {
 	char prefix[32];
-
-	snprintf(prefix, sizeof(prefix), "tarn-mpi-%x-", (unsigned)getpid());
-	return strncmp(name, prefix, strlen(prefix)) == 0;
-}
-
-/* This job's segments of the shared store in /dev/shm now. */
-static int segments(void)
-{
 	struct dirent *e;
 	DIR *d = opendir("/dev/shm");
 	int n = 0;
 
 	if (!d)
 		FAIL("cannot read /dev/shm");
+	snprintf(prefix, sizeof(prefix), "tarn-mpi-%x-", (unsigned)getpid());
 	while ((e = readdir(d)))
-		n += our_segment(e->d_name) && !strstr(e->d_name, "-link-");
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0 &&
+		     (strstr(e->d_name, "-link-") != NULL) == links;
 	closedir(d);
 	return n;
+}
+
+static int segments(void)
+{
+	return shm_names(false);
 }
 
 /*
@@ -703,21 +702,6 @@ static int links_mapped(void)
 	return n;
 }
 
-/* Names of this job's links still in /dev/shm. */
-static int links_named(void)
-{
-	DIR *d = opendir("/dev/shm");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		FAIL("/dev/shm: cannot open");
-	while ((e = readdir(d)))
-		if (our_segment(e->d_name) && strstr(e->d_name, "-link-"))
-			n++;
-	closedir(d);
-	return n;
-}
 
 /*
  * The driver's links to the ranks on its host (UNIDIST_MPI_LOCAL_LINKS):
@@ -747,9 +731,9 @@ static void links(const char *mode)
 	got = links_mapped();
 	if (got != want)
 		FAIL("links %s: the driver maps %d links, want %d", mode, got, want);
-	if (links_named())
+	if (shm_names(true))
 		FAIL("links %s: %d link names left in /dev/shm after tarn_init", mode,
-		     links_named());
+		     shm_names(true));
 
 	/* Both workers busy for 300 ms: the burst piles up on the way to them. */
 	for (int i = 0; i < 2; i++)
